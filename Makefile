@@ -1,0 +1,71 @@
+# The two commands of the README: `make run` and `make test`. Both set up
+# everything they need first (virtualenvs, the Rasa model, system packages
+# for the tests) and redo a step only when its inputs changed.
+
+PYTHON ?= python3
+VENV := .venv
+RASA_VENV := .venv-rasa
+MODEL := models/current.tar.gz
+TRAINING_DATA := $(wildcard nlu/*.yml stories/*.yml) domain.yml config.yml
+PYTEST_ARGS ?=
+
+export RASA_TELEMETRY_ENABLED := false
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test test-fast train lint bench setup browser clean
+
+## run: serve the web chat at http://127.0.0.1:8080/ with a local Rasa server
+run: setup
+	$(VENV)/bin/python -m bot
+
+## test: the whole suite, Rasa and browser tests included
+test: setup browser
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## test-fast: only the tests that need no Rasa server and no browser
+test-fast: $(VENV)/.installed
+	$(VENV)/bin/pytest -m "not integration and not browser" $(PYTEST_ARGS)
+
+## train: retrain the Rasa model (only when nlu/, stories/, domain.yml or config.yml changed)
+train: $(MODEL)
+
+## lint: ruff and mypy
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check bot handlers tests benchmarks
+	$(VENV)/bin/ruff format --check bot handlers tests benchmarks
+	$(VENV)/bin/mypy
+
+## bench: reply latency of /api/v1/chat next to Rasa's bare REST webhook
+bench: setup
+	$(VENV)/bin/python benchmarks/chat_latency.py
+
+setup: $(VENV)/.installed $(MODEL)
+
+$(VENV)/.installed: pyproject.toml
+	@echo "==> app environment in $(VENV)"
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade 'pip>=24'
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	@touch $@
+
+$(RASA_VENV)/.installed: requirements-rasa.txt
+	@echo "==> Rasa 3.6 environment in $(RASA_VENV) (about 2 minutes the first time)"
+	@test -x $(RASA_VENV)/bin/python || $(PYTHON) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install --quiet --upgrade 'pip>=24'
+	$(RASA_VENV)/bin/pip install --quiet --no-deps --ignore-requires-python -r requirements-rasa.txt
+	$(RASA_VENV)/bin/pip install --quiet 'setuptools>=70.3,<70.4'
+	@touch $@
+
+$(MODEL): $(RASA_VENV)/.installed $(TRAINING_DATA)
+	@echo "==> training the Rasa model (about a minute)"
+	$(RASA_VENV)/bin/rasa train --data nlu stories --domain domain.yml --config config.yml \
+		--out models --fixed-model-name current
+	@touch $@
+
+## browser: Debian's chromium for the browser tests
+browser:
+	@command -v chromium >/dev/null || { echo "==> installing chromium (Debian package)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+clean:
+	rm -rf $(VENV) $(RASA_VENV) models .rasa var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,117 @@
+"""Entry point: ``python -m bot`` wires settings, storage, Rasa and the channels into one app.
+
+This is the only module of ``bot`` that knows aiohttp's web server; the core
+services are built here and handed to the adapters in ``handlers/``.
+"""
+
+import secrets
+from collections.abc import AsyncIterator
+
+import aiohttp_jinja2
+import jinja2
+import structlog
+from aiohttp import web
+
+from bot.actions import default_registry
+from bot.catalog import Catalog
+from bot.conversation import ConversationService
+from bot.db import create_engine, migrate, session_factory
+from bot.logs import configure_logging
+from bot.rasa_client import RasaClient
+from bot.rasa_process import RasaProcess
+from bot.settings import Settings
+from handlers import api, rasa_actions, webchat
+from handlers.context import (
+    ACTIONS,
+    ENGINE,
+    RASA,
+    RASA_PROCESS,
+    RASA_TOKEN,
+    SERVICE,
+    SESSIONS,
+    SETTINGS,
+)
+from handlers.errors import json_errors, ops_auth
+
+log = structlog.get_logger(__name__)
+
+
+async def storage(app: web.Application) -> AsyncIterator[None]:
+    engine = create_engine(app[SETTINGS].database_url)
+    await migrate(engine)
+    app[ENGINE] = engine
+    app[SESSIONS] = session_factory(engine)
+    yield
+    await engine.dispose()
+
+
+async def rasa(app: web.Application) -> AsyncIterator[None]:
+    """Start Rasa (unless RASA_URL names a running one) and the services that use it."""
+    settings = app[SETTINGS]
+    secret = settings.rasa_token
+    token = secret.get_secret_value() if secret else secrets.token_urlsafe(32)
+    process: RasaProcess | None = None
+    if settings.rasa_managed:
+        process = RasaProcess(
+            venv=settings.rasa_venv,
+            project_dir=settings.rasa_project_dir,
+            model=settings.rasa_model,
+            port=settings.rasa_port,
+            token=token,
+            action_endpoint_url=f"http://127.0.0.1:{settings.port}/webhooks/rasa/actions",
+            start_timeout=settings.rasa_start_timeout_seconds,
+            restart_delay=settings.rasa_restart_delay_seconds,
+            credentials=settings.rasa_credentials,
+        )
+        app[RASA_PROCESS] = process
+    client = RasaClient(
+        process.url if process else str(settings.rasa_url), token, settings.rasa_timeout_seconds
+    )
+    app[RASA_TOKEN] = token
+    app[RASA] = client
+    app[ACTIONS] = default_registry(app[SESSIONS])
+    app[SERVICE] = ConversationService(
+        app[SESSIONS],
+        client,
+        Catalog.load(settings.default_language),
+        default_language=settings.default_language,
+        max_message_chars=settings.max_message_chars,
+    )
+    if process is not None:
+        await process.start()
+    yield
+    await client.close()
+    if process is not None:
+        await process.stop()
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        client_max_size=settings.max_request_bytes, middlewares=[json_errors, ops_auth]
+    )
+    app[SETTINGS] = settings
+    app.cleanup_ctx.extend([storage, rasa])
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.PackageLoader("handlers.webchat", "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+    )
+    app.add_routes(api.routes)
+    app.add_routes(rasa_actions.routes)
+    app.add_routes(webchat.routes)
+    return app
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=lambda _: log.info("serving", web_chat=f"{settings.base_url}/"),
+    )
+
+
+if __name__ == "__main__":
+    main()

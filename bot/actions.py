@@ -1,0 +1,107 @@
+"""Rasa's custom actions, served by the app (Rasa's action-server protocol).
+
+As in rasa_sdk: a name-to-action registry and an executor that turns Rasa's
+request into ``{"events": [...], "responses": [...]}``. The HTTP layer in
+``handlers/rasa_actions.py`` maps ``ActionRejected`` to 400 and
+``UnknownAction`` to 404. Responses carry catalog keys; the conversation
+service turns them into words in the prospect's language.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import touchpoints
+from bot.models import Conversation
+
+RETURNING_AFTER = timedelta(hours=1)
+
+
+class UnknownAction(Exception):
+    pass
+
+
+class ActionRejected(Exception):
+    """The action cannot run on this tracker (Rasa then predicts something else)."""
+
+
+@dataclass
+class ActionCall:
+    """One call from Rasa: the action's name, the conversation's tracker, the domain."""
+
+    name: str
+    sender_id: str
+    tracker: dict[str, Any]
+    domain: dict[str, Any]
+    session: AsyncSession
+
+    async def conversation(self) -> Conversation | None:
+        """Our conversation behind Rasa's sender id; None when Rasa is used directly."""
+        if not self.sender_id.isdigit():
+            return None
+        return await self.session.get(Conversation, int(self.sender_id))
+
+
+@dataclass
+class ActionResult:
+    events: list[dict[str, Any]] = field(default_factory=list)
+    responses: list[dict[str, Any]] = field(default_factory=list)
+
+    def say(self, key: str, **params: Any) -> "ActionResult":
+        self.responses.append({"custom": {"key": key, "params": params}})
+        return self
+
+
+Action = Callable[[ActionCall], Awaitable[ActionResult]]
+
+
+class ActionRegistry:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self.actions: dict[str, Action] = {}
+
+    def register(self, name: str, action: Action) -> None:
+        self.actions[name] = action
+
+    async def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        name = request.get("next_action")
+        if not isinstance(name, str) or not isinstance(request.get("tracker"), dict):
+            raise ActionRejected("the request needs 'next_action' and 'tracker'")
+        action = self.actions.get(name)
+        if action is None:
+            raise UnknownAction(name)
+        async with self.sessions() as session:
+            call = ActionCall(
+                name=name,
+                sender_id=str(request.get("sender_id") or request["tracker"].get("sender_id")),
+                tracker=request["tracker"],
+                domain=request.get("domain") or {},
+                session=session,
+            )
+            result = await action(call)
+            await session.commit()
+        return {"events": result.events, "responses": result.responses}
+
+
+async def action_greet(call: ActionCall) -> ActionResult:
+    """Greet, and welcome back a prospect whose last visit was a while ago."""
+    conversation = await call.conversation()
+    if conversation is None:
+        return ActionResult().say("greet")
+    current = await touchpoints.latest_inbound(call.session, conversation.id)
+    earlier = await touchpoints.previous_inbound(call.session, current) if current else None
+    returning = (
+        current is not None
+        and earlier is not None
+        and current.created_at - earlier.created_at >= RETURNING_AFTER
+    )
+    return ActionResult().say("greet_returning" if returning else "greet")
+
+
+def default_registry(sessions: async_sessionmaker[AsyncSession]) -> ActionRegistry:
+    registry = ActionRegistry(sessions)
+    registry.register("action_greet", action_greet)
+    return registry

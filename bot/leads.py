@@ -1,0 +1,84 @@
+"""Leads and their conversations: find or create them, and show a lead with its timeline."""
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot.models import Conversation, Lead, Touchpoint
+
+
+async def conversation_for(session: AsyncSession, channel: str, external_id: str) -> Conversation:
+    """The conversation for this channel's sender, creating it and its lead on first contact.
+
+    Two first messages from one sender can race; the unique constraint decides
+    and the loser reads the winner's row instead of failing.
+    """
+    query = (
+        select(Conversation)
+        .where(Conversation.channel == channel, Conversation.external_id == external_id)
+        .options(selectinload(Conversation.lead))
+    )
+    found = await session.scalar(query)
+    if found is not None:
+        return found
+    try:
+        async with session.begin_nested():
+            conversation = Conversation(channel=channel, external_id=external_id, lead=Lead())
+            session.add(conversation)
+        return conversation
+    except IntegrityError:
+        found = await session.scalar(query)
+        assert found is not None
+        return found
+
+
+async def get_lead(session: AsyncSession, lead_id: int) -> Lead | None:
+    return await session.get(Lead, lead_id)
+
+
+async def timeline(session: AsyncSession, lead_id: int) -> list[Touchpoint]:
+    query = (
+        select(Touchpoint)
+        .where(Touchpoint.lead_id == lead_id)
+        .order_by(Touchpoint.created_at, Touchpoint.id)
+    )
+    return list(await session.scalars(query))
+
+
+def touchpoint_view(touchpoint: Touchpoint) -> dict[str, Any]:
+    return {
+        "id": touchpoint.id,
+        "conversation_id": touchpoint.conversation_id,
+        "channel": touchpoint.channel,
+        "direction": touchpoint.direction,
+        "author": touchpoint.author,
+        "kind": touchpoint.kind,
+        "text": touchpoint.text,
+        "intent": touchpoint.intent,
+        "confidence": touchpoint.confidence,
+        "language": touchpoint.language,
+        "stage": touchpoint.stage,
+        "status": touchpoint.status,
+        "data": touchpoint.data,
+        "created_at": touchpoint.created_at.isoformat(),
+    }
+
+
+def lead_view(lead: Lead, touchpoints: list[Touchpoint]) -> dict[str, Any]:
+    """The lead as the ops API shows it: who, where in the journey, and everything said."""
+    return {
+        "id": lead.id,
+        "stage": lead.stage,
+        "score": lead.score,
+        "language": lead.language,
+        "source": lead.source,
+        "name": lead.name,
+        "phone": lead.phone,
+        "email": lead.email,
+        "created_at": lead.created_at.isoformat(),
+        "last_seen_at": lead.last_seen_at.isoformat(),
+        "touchpoints": [touchpoint_view(t) for t in touchpoints],
+    }

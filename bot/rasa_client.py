@@ -1,0 +1,82 @@
+"""HTTP client for the Rasa server: one turn through our channel, NLU parse, status."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+
+class RasaUnavailable(Exception):
+    """Rasa could not answer: down, slow, or failing. The caller answers politely."""
+
+
+@dataclass(frozen=True)
+class RasaTurn:
+    """What Rasa made of one user message and what it wants said back."""
+
+    intent: str | None
+    confidence: float | None
+    entities: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+
+class RasaClient:
+    def __init__(self, base_url: str, token: str, timeout_seconds: float) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            async with self.session.post(
+                f"{self.base_url}{path}", json=body, params={"token": self.token}
+            ) as response:
+                if response.status != 200:
+                    detail = (await response.text())[:300]
+                    raise RasaUnavailable(f"Rasa answered {response.status} on {path}: {detail}")
+                data: dict[str, Any] = await response.json()
+                return data
+        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+            raise RasaUnavailable(f"Rasa did not answer on {path}: {error!r}") from error
+
+    async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> RasaTurn:
+        data = await self._post(
+            "/webhooks/journey/webhook",
+            {"sender": sender, "message": text, "metadata": metadata},
+        )
+        intent = data.get("intent") or {}
+        return RasaTurn(
+            intent=intent.get("name"),
+            confidence=intent.get("confidence"),
+            entities=data.get("entities") or [],
+            messages=data.get("messages") or [],
+        )
+
+    async def parse(self, text: str) -> dict[str, Any]:
+        return await self._post("/model/parse", {"text": text})
+
+    async def status(self) -> dict[str, Any]:
+        """Rasa's /status: raises RasaUnavailable unless a model is loaded."""
+        try:
+            async with self.session.get(
+                f"{self.base_url}/status",
+                params={"token": self.token},
+                timeout=aiohttp.ClientTimeout(total=3),
+            ) as response:
+                data: dict[str, Any] = await response.json() if response.status == 200 else {}
+        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+            raise RasaUnavailable(f"Rasa status failed: {error!r}") from error
+        if not data.get("model_file"):
+            raise RasaUnavailable(f"Rasa has no model loaded: {data}")
+        return data

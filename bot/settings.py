@@ -1,0 +1,50 @@
+"""One settings object for the whole app, read from the environment or ``.env``."""
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob of the app. Secrets are only ever read from the environment."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str | None = Field(
+        default=None, description="Base URL the app is reached at; defaults to http://host:port"
+    )
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    database_url: str = f"sqlite+aiosqlite:///{PROJECT_DIR / 'var' / 'bot.db'}"
+
+    # Rasa: managed as a child process unless RASA_URL points at a running server.
+    rasa_url: str | None = None
+    rasa_token: SecretStr | None = None
+    rasa_port: int = 5005
+    rasa_venv: Path = PROJECT_DIR / ".venv-rasa"
+    rasa_model: Path = PROJECT_DIR / "models" / "current.tar.gz"
+    rasa_project_dir: Path = PROJECT_DIR
+    rasa_credentials: Path = PROJECT_DIR / "credentials.yml"
+    rasa_timeout_seconds: float = 10.0
+    rasa_start_timeout_seconds: float = 180.0
+    rasa_restart_delay_seconds: float = 2.0
+
+    bot_api_token: SecretStr | None = None
+
+    default_language: str = "en"
+    max_message_chars: int = 4000
+    max_request_bytes: int = 64 * 1024
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def rasa_managed(self) -> bool:
+        return self.rasa_url is None

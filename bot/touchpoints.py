@@ -1,0 +1,55 @@
+"""Recording touchpoints: every exchange and event on a lead's timeline."""
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import Conversation, Touchpoint
+
+
+def record(
+    session: AsyncSession,
+    conversation: Conversation,
+    *,
+    direction: str,
+    author: str,
+    text: str | None,
+    **fields: Any,
+) -> Touchpoint:
+    touchpoint = Touchpoint(
+        lead_id=conversation.lead_id,
+        conversation_id=conversation.id,
+        channel=conversation.channel,
+        direction=direction,
+        author=author,
+        text=text,
+        **fields,
+    )
+    session.add(touchpoint)
+    return touchpoint
+
+
+async def latest_inbound(session: AsyncSession, conversation_id: int) -> Touchpoint | None:
+    query = (
+        select(Touchpoint)
+        .where(Touchpoint.conversation_id == conversation_id, Touchpoint.direction == "in")
+        .order_by(Touchpoint.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(query)
+
+
+async def previous_inbound(session: AsyncSession, current: Touchpoint) -> Touchpoint | None:
+    """The lead's inbound message before ``current``, on any channel."""
+    query = (
+        select(Touchpoint)
+        .where(
+            Touchpoint.lead_id == current.lead_id,
+            Touchpoint.direction == "in",
+            Touchpoint.id < current.id,
+        )
+        .order_by(Touchpoint.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(query)

@@ -1,0 +1,97 @@
+"""The REST API: chat for any client, the ops API behind a token, and health."""
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from bot import leads
+from bot.db import ping
+from bot.language import choose_language
+from bot.messages import InboundMessage, TurnResult
+from bot.rasa_client import RasaUnavailable
+from handlers.context import ENGINE, RASA, SERVICE, SESSIONS, SETTINGS
+from handlers.errors import ApiError, ops_only, read_body
+
+routes = web.RouteTableDef()
+
+
+class ChatRequest(BaseModel):
+    sender: str = Field(min_length=1, max_length=128)
+    text: str
+    language: str | None = Field(default=None, max_length=35)
+
+
+class ParseRequest(BaseModel):
+    text: str = Field(min_length=1, max_length=4000)
+    language: str | None = Field(default=None, max_length=35)
+
+
+def turn_view(result: TurnResult) -> dict[str, Any]:
+    return {
+        "conversation_id": result.conversation_id,
+        "lead_id": result.lead_id,
+        "language": result.language,
+        "stage": result.stage,
+        "replies": [reply.as_dict() for reply in result.replies],
+    }
+
+
+@routes.post("/api/v1/chat")
+async def chat(request: web.Request) -> web.Response:
+    body = await read_body(request, ChatRequest)
+    message = InboundMessage(
+        channel="api", sender=body.sender, text=body.text, language_hint=body.language
+    )
+    result = await request.app[SERVICE].handle(message)
+    return web.json_response(turn_view(result))
+
+
+@routes.get("/api/v1/leads/{lead_id:\\d+}")
+@ops_only
+async def get_lead(request: web.Request) -> web.Response:
+    lead_id = int(request.match_info["lead_id"])
+    async with request.app[SESSIONS]() as session:
+        lead = await leads.get_lead(session, lead_id)
+        if lead is None:
+            raise ApiError(404, f"no lead {lead_id}")
+        return web.json_response(leads.lead_view(lead, await leads.timeline(session, lead_id)))
+
+
+@routes.post("/api/v1/nlu/parse")
+@ops_only
+async def nlu_parse(request: web.Request) -> web.Response:
+    """What the bot understands of a text: the same language choice and model as the chat."""
+    body = await read_body(request, ParseRequest)
+    language = choose_language(body.language, None, request.app[SETTINGS].default_language)
+    try:
+        parsed = await request.app[RASA].parse(body.text)
+    except RasaUnavailable as error:
+        raise ApiError(503, "the language model is not available", detail=str(error)) from error
+    intent = parsed.get("intent") or {}
+    return web.json_response(
+        {
+            "text": body.text,
+            "language": language,
+            "intent": {"name": intent.get("name"), "confidence": intent.get("confidence")},
+            "entities": parsed.get("entities") or [],
+        }
+    )
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    checks = {"app": "ok", "database": "ok", "rasa": "ok"}
+    try:
+        await ping(request.app[ENGINE])
+    except Exception as error:  # any failure means "not healthy", whatever raised it
+        checks["database"] = f"error: {error.__class__.__name__}"
+    try:
+        await request.app[RASA].status()
+    except RasaUnavailable:
+        checks["rasa"] = "unavailable"
+    healthy = all(value == "ok" for value in checks.values())
+    return web.json_response(
+        {"status": "ok" if healthy else "degraded", "checks": checks},
+        status=200 if healthy else 503,
+    )

@@ -1,0 +1,19 @@
+"""Typed keys for what the app shares with its handlers (set up in bot/__main__.py)."""
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.actions import ActionRegistry
+from bot.conversation import ConversationService
+from bot.rasa_client import RasaClient
+from bot.rasa_process import RasaProcess
+from bot.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
+RASA_TOKEN = web.AppKey("rasa_token", str)
+RASA = web.AppKey("rasa", RasaClient)
+RASA_PROCESS = web.AppKey("rasa_process", RasaProcess)
+SERVICE = web.AppKey("conversation_service", ConversationService)
+ACTIONS = web.AppKey("actions", ActionRegistry)

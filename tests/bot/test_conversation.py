@@ -1,0 +1,98 @@
+"""The conversation service on a real database, with Rasa down (nothing on its port)."""
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.conversation import ConversationService, clean_text
+from bot.messages import InboundMessage
+from bot.models import Conversation, Touchpoint
+
+
+async def stored(sessions: async_sessionmaker[AsyncSession], lead_id: int) -> list[Touchpoint]:
+    async with sessions() as session:
+        query = select(Touchpoint).where(Touchpoint.lead_id == lead_id).order_by(Touchpoint.id)
+        return list(await session.scalars(query))
+
+
+async def test_rasa_down_gets_a_polite_reply_and_the_message_is_kept(
+    service: ConversationService, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    result = await service.handle(InboundMessage("api", "p1", "I want a test drive"))
+
+    assert len(result.replies) == 1
+    assert "a person from our team will follow up" in result.replies[0].text
+    inbound, outbound = await stored(sessions, result.lead_id)
+    assert (inbound.direction, inbound.text, inbound.status) == (
+        "in",
+        "I want a test drive",
+        "failed",
+    )
+    assert "Rasa did not answer" in inbound.data["error"]
+    assert (outbound.direction, outbound.author, outbound.text) == (
+        "out",
+        "bot",
+        result.replies[0].text,
+    )
+
+
+async def test_the_same_sender_is_one_lead_and_channels_are_separate(
+    service: ConversationService,
+) -> None:
+    first = await service.handle(InboundMessage("api", "p2", "hello"))
+    again = await service.handle(InboundMessage("api", "p2", "hello?"))
+    elsewhere = await service.handle(InboundMessage("web", "p2", "hello"))
+
+    assert (again.lead_id, again.conversation_id) == (first.lead_id, first.conversation_id)
+    assert elsewhere.lead_id != first.lead_id
+
+
+async def test_too_long_message_is_stored_whole_and_answered_with_the_limit(
+    service: ConversationService, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    text = "x" * 51  # the fixture's limit is 50 characters
+    result = await service.handle(InboundMessage("api", "p3", text))
+
+    assert "51 characters; the limit is 50" in result.replies[0].text
+    inbound = (await stored(sessions, result.lead_id))[0]
+    assert (inbound.text, inbound.status) == (text, "rejected")
+
+
+async def test_empty_and_control_only_messages_get_asked_for_text(
+    service: ConversationService,
+) -> None:
+    result = await service.handle(InboundMessage("api", "p4", "\x00\x1b  \x07"))
+    assert result.replies[0].text == "I didn't receive any text. What would you like to ask?"
+
+
+async def test_language_hint_picks_the_reply_language_and_is_remembered(
+    service: ConversationService, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    hinted = await service.handle(InboundMessage("api", "p5", "", language_hint="he-IL"))
+    later = await service.handle(InboundMessage("api", "p5", ""))
+
+    assert hinted.language == later.language == "he"
+    assert hinted.replies[0].text == "לא קיבלתי טקסט. מה תרצה לשאול?"
+    assert [t.language for t in await stored(sessions, hinted.lead_id)] == ["he"] * 4
+
+
+async def test_a_conversation_owned_by_a_human_is_not_answered_by_the_bot(
+    service: ConversationService, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    first = await service.handle(InboundMessage("api", "p6", "hi"))
+    async with sessions() as session:
+        conversation = await session.get(Conversation, first.conversation_id)
+        assert conversation is not None
+        conversation.owner = "human"
+        await session.commit()
+
+    result = await service.handle(InboundMessage("api", "p6", "can I talk to Dana?"))
+
+    assert result.replies == []
+    last = (await stored(sessions, first.lead_id))[-1]
+    assert (last.text, last.status) == ("can I talk to Dana?", "for_rep")
+
+
+def test_clean_text_drops_controls_but_keeps_text_joiners_and_line_breaks() -> None:
+    persian = "می\u200cخواهم"  # zero-width non-joiner is part of the word
+    assert clean_text(f"\x00 {persian}\nok\x1b[31m ") == f"{persian}\nok[31m"
+    assert clean_text("<script>alert(1)</script>") == "<script>alert(1)</script>"

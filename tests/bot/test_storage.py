@@ -1,0 +1,63 @@
+"""Storage: migrations up and down, SQLite settings, safe find-or-create."""
+
+import asyncio
+from datetime import UTC
+from pathlib import Path
+
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot import leads
+from bot.db import create_engine, downgrade, migrate
+from bot.models import Conversation, Lead
+
+
+async def table_names(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as connection:
+        return set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+
+
+async def test_migrations_go_up_down_and_up_again(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'stairway.db'}")
+    await migrate(engine)
+    assert {"leads", "conversations", "touchpoints"} <= await table_names(engine)
+    await downgrade(engine, "base")
+    assert await table_names(engine) == {"alembic_version"}
+    await migrate(engine)
+    assert {"leads", "conversations", "touchpoints"} <= await table_names(engine)
+    await engine.dispose()
+
+
+async def test_sqlite_runs_in_wal_mode_with_foreign_keys(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await connection.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+
+
+async def test_concurrent_first_messages_create_one_lead(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async def first_contact() -> int:
+        async with sessions() as session:
+            conversation = await leads.conversation_for(session, "web", "same-visitor")
+            await session.commit()
+            return conversation.lead_id
+
+    lead_ids = await asyncio.gather(*(first_contact() for _ in range(8)))
+
+    assert len(set(lead_ids)) == 1
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Lead)) == 1
+        assert await session.scalar(select(func.count()).select_from(Conversation)) == 1
+
+
+async def test_timestamps_come_back_as_aware_utc(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session:
+        conversation = await leads.conversation_for(session, "api", "tz")
+        await session.commit()
+    async with sessions() as session:
+        lead = await leads.get_lead(session, conversation.lead_id)
+        assert lead is not None
+        assert lead.created_at.tzinfo == UTC

@@ -1,0 +1,93 @@
+"""The web chat widget in Debian's chromium, driven by Playwright, against the real bot."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+from sqlalchemy import select
+
+from bot.models import Conversation
+from handlers.context import SESSIONS
+from tests.conftest import RunningBot
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is missing: `make test` installs it (apt-get install chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+async def browser(chromium: str) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(locale="en-US")
+    page = await context.new_page()
+    yield page
+    await context.close()
+
+
+async def send(page: Page, text: str) -> None:
+    await page.fill("#jb-input", text)
+    await page.click("#jb-send")
+
+
+async def test_a_visitor_chats_in_the_widget(bot: RunningBot, page: Page, tmp_path: Path) -> None:
+    await page.goto(f"{bot.url}/")
+    await send(page, "hi")
+    await expect(page.locator(".jb-bot").first).to_contain_text("virtual assistant", timeout=20000)
+    bubble = page.locator(".jb-bot").first
+    assert await bubble.get_attribute("dir") == "auto"
+    await page.screenshot(path=str(tmp_path / "widget.png"))  # for a look when it fails
+
+
+async def test_html_typed_by_a_visitor_is_shown_as_text(bot: RunningBot, page: Page) -> None:
+    await page.goto(f"{bot.url}/")
+    payload = "<img src=x onerror=\"document.title='pwned'\">"
+    await send(page, payload)
+    await expect(page.locator(".jb-me").first).to_have_text(payload)
+    await expect(page.locator(".jb-bot").first).to_be_visible(timeout=20000)
+    assert await page.locator("#jb-log img").count() == 0
+    assert await page.title() != "pwned"
+
+
+async def test_the_visitor_is_the_same_lead_after_a_reload(bot: RunningBot, page: Page) -> None:
+    await page.goto(f"{bot.url}/")
+    visitor = await page.evaluate("localStorage.getItem('journeybot.visitor')")
+    await send(page, "hello")
+    await expect(page.locator(".jb-bot").first).to_be_visible(timeout=20000)
+    await page.reload()
+    assert await page.evaluate("localStorage.getItem('journeybot.visitor')") == visitor
+    await send(page, "bye")
+    await expect(page.locator(".jb-bot").first).to_contain_text("Thanks", timeout=20000)
+
+    async with bot.app[SESSIONS]() as session:
+        conversation = await session.scalar(
+            select(Conversation).where(
+                Conversation.channel == "web", Conversation.external_id == visitor
+            )
+        )
+        assert conversation is not None
+    lead = await bot.lead(conversation.lead_id)
+    assert [t["text"] for t in lead["touchpoints"] if t["direction"] == "in"] == ["hello", "bye"]

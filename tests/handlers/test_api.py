@@ -1,0 +1,104 @@
+"""The HTTP layer of the real app, with Rasa down: auth, bad input, health."""
+
+import pytest
+
+from tests.conftest import OPS_TOKEN, RunningBot
+
+
+async def test_ops_api_refuses_requests_without_or_with_a_wrong_token(
+    bot_without_rasa: RunningBot,
+) -> None:
+    bot = bot_without_rasa
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": OPS_TOKEN}):
+        async with bot.http.get(f"{bot.url}/api/v1/leads/1", headers=headers) as response:
+            assert response.status == 401
+            assert (await response.json())["error"] == "missing or wrong bearer token"
+        async with bot.http.post(
+            f"{bot.url}/api/v1/nlu/parse", json={"text": "hi"}, headers=headers
+        ) as response:
+            assert response.status == 401
+
+
+async def test_ops_api_is_disabled_when_no_token_is_configured(
+    bot_without_rasa: RunningBot,
+) -> None:
+    bot = bot_without_rasa
+    bot.settings.bot_api_token = None
+    headers = {"Authorization": f"Bearer {OPS_TOKEN}"}
+    async with bot.http.get(f"{bot.url}/api/v1/leads/1", headers=headers) as response:
+        assert response.status == 401
+        assert "set BOT_API_TOKEN" in (await response.json())["error"]
+
+
+async def test_unknown_lead_is_404(bot_without_rasa: RunningBot) -> None:
+    headers = {"Authorization": f"Bearer {OPS_TOKEN}"}
+    url = f"{bot_without_rasa.url}/api/v1/leads/424242"
+    async with bot_without_rasa.http.get(url, headers=headers) as response:
+        assert response.status == 404
+        assert await response.json() == {"error": "no lead 424242"}
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"\xff\xfe\x00binary\x00", "application/octet-stream"),
+        (b"{not json", "application/json"),
+        (b'{"sender": "x"}', "application/json"),
+        (b'{"sender": "", "text": "hi"}', "application/json"),
+        (b'{"sender": "x", "text": 5}', "application/json"),
+    ],
+)
+async def test_malformed_chat_requests_get_a_clear_400(
+    bot_without_rasa: RunningBot, body: bytes, content_type: str
+) -> None:
+    async with bot_without_rasa.http.post(
+        f"{bot_without_rasa.url}/api/v1/chat", data=body, headers={"Content-Type": content_type}
+    ) as response:
+        assert response.status == 400
+        payload = await response.json()
+        assert payload["error"] == "invalid request body"
+        assert payload["details"]
+
+
+async def test_oversized_body_is_refused_with_413(bot_without_rasa: RunningBot) -> None:
+    body = {"sender": "big", "text": "x" * (bot_without_rasa.settings.max_request_bytes + 1)}
+    async with bot_without_rasa.http.post(
+        f"{bot_without_rasa.url}/api/v1/chat", json=body
+    ) as response:
+        assert response.status == 413
+        assert "error" in await response.json()
+
+
+async def test_chat_with_rasa_down_answers_politely_and_keeps_the_message(
+    bot_without_rasa: RunningBot,
+) -> None:
+    reply = await bot_without_rasa.chat("visitor-1", "<b>hi</b> are you there?")
+    assert "having trouble" in reply["replies"][0]["text"]
+    lead = await bot_without_rasa.lead(reply["lead_id"])
+    assert lead["touchpoints"][0]["text"] == "<b>hi</b> are you there?"
+    assert lead["touchpoints"][0]["status"] == "failed"
+
+
+async def test_health_reports_rasa_down_as_degraded(bot_without_rasa: RunningBot) -> None:
+    async with bot_without_rasa.http.get(f"{bot_without_rasa.url}/healthz") as response:
+        assert response.status == 503
+        body = await response.json()
+        assert body["checks"] == {"app": "ok", "database": "ok", "rasa": "unavailable"}
+
+
+async def test_action_webhook_checks_its_token_and_request(bot_without_rasa: RunningBot) -> None:
+    bot = bot_without_rasa
+    from handlers.context import RASA_TOKEN
+
+    token = bot.app[RASA_TOKEN]
+    url = f"{bot.url}/webhooks/rasa/actions"
+    cases = [
+        ({"token": "wrong"}, {"next_action": "action_greet", "tracker": {}}, 401),
+        ({"token": token}, {"next_action": "action_nope", "tracker": {}}, 404),
+        ({"token": token}, {"next_action": "action_greet"}, 400),
+        ({"token": token}, ["not", "an", "object"], 400),
+    ]
+    for params, body, status in cases:
+        async with bot.http.post(url, params=params, json=body) as response:
+            assert response.status == status, await response.text()
+            assert "error" in await response.json()
