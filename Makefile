@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 export RASA_TELEMETRY_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-fast train lint bench setup browser clean
+.PHONY: run test test-fast train lint eval bench setup browser clean
 
 ## run: serve the web chat at http://127.0.0.1:8080/ with a local Rasa server
 run: setup
@@ -31,9 +31,13 @@ train: $(MODEL)
 
 ## lint: ruff and mypy
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check bot handlers tests benchmarks
-	$(VENV)/bin/ruff format --check bot handlers tests benchmarks
+	$(VENV)/bin/ruff check bot handlers tests benchmarks tools
+	$(VENV)/bin/ruff format --check bot handlers tests benchmarks tools
 	$(VENV)/bin/mypy
+
+## eval: NLU accuracy and macro-F1 per language (held-out sets and cross-validation)
+eval: setup
+	$(VENV)/bin/python tools/eval_nlu.py
 
 ## bench: reply latency of /api/v1/chat next to Rasa's bare REST webhook
 bench: setup

@@ -4,6 +4,7 @@ This is the only module of ``bot`` that knows aiohttp's web server; the core
 services are built here and handed to the adapters in ``handlers/``.
 """
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 
@@ -16,7 +17,9 @@ from bot.actions import default_registry
 from bot.catalog import Catalog
 from bot.conversation import ConversationService
 from bot.db import create_engine, migrate, session_factory
+from bot.language import LanguageChooser
 from bot.logs import configure_logging
+from bot.profile import load_profile
 from bot.rasa_client import RasaClient
 from bot.rasa_process import RasaProcess
 from bot.settings import Settings
@@ -24,6 +27,7 @@ from handlers import api, rasa_actions, webchat
 from handlers.context import (
     ACTIONS,
     ENGINE,
+    LANGUAGES,
     RASA,
     RASA_PROCESS,
     RASA_TOKEN,
@@ -70,10 +74,13 @@ async def rasa(app: web.Application) -> AsyncIterator[None]:
     app[RASA_TOKEN] = token
     app[RASA] = client
     app[ACTIONS] = default_registry(app[SESSIONS])
+    profile = load_profile(settings.business_profile)
+    app[LANGUAGES] = await asyncio.to_thread(LanguageChooser)  # loads models: ~1.5 s
     app[SERVICE] = ConversationService(
         app[SESSIONS],
         client,
-        Catalog.load(settings.default_language),
+        Catalog.load(profile, settings.default_language),
+        app[LANGUAGES],
         default_language=settings.default_language,
         max_message_chars=settings.max_message_chars,
     )

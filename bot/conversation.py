@@ -3,27 +3,37 @@
 1. find or create the lead and the conversation;
 2. persist the inbound touchpoint (before anything can fail);
 3. if a human owns the conversation, stop here (the rep relay picks it up);
-4. choose the language;
+4. choose the language (channel hint, the lead's history, a detector);
 5. ask Rasa, which calls back our custom actions;
-6. update the journey stage;
+6. update the journey stage, contact details and the lead score;
 7. persist the outbound touchpoints; the channel adapter then delivers them.
 """
 
 import unicodedata
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import journey, leads, touchpoints
+from bot import acquisition, contacts, journey, leads, scoring, touchpoints
 from bot.catalog import Catalog
-from bot.language import choose_language
+from bot.language import LanguageChooser
 from bot.messages import Button, InboundMessage, OutboundMessage, TurnResult
 from bot.models import Conversation, Lead, Touchpoint
-from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.rasa_client import RasaClient, RasaTurn, RasaUnavailable
 
 log = structlog.get_logger(__name__)
+
+NEXT_STEP_PAYLOAD = {
+    "awareness": "/ask_product_info",
+    "consideration": "/compare_products",
+    "decision": "/book_appointment",
+    "retention": "/ask_service",
+    "advocacy": "/ask_referral",
+}
 
 
 def clean_text(text: str) -> str:
@@ -36,12 +46,30 @@ def clean_text(text: str) -> str:
     return "".join(kept).strip()
 
 
+@dataclass
+class Turn:
+    """One prospect message on its way through the service."""
+
+    session: AsyncSession
+    conversation: Conversation
+    inbound: Touchpoint
+    text: str
+    language: str
+    stage_before: str
+    replies: list[OutboundMessage] = field(default_factory=list)
+
+    @property
+    def lead(self) -> Lead:
+        return self.conversation.lead
+
+
 class ConversationService:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         rasa: RasaClient,
         catalog: Catalog,
+        languages: LanguageChooser,
         *,
         default_language: str,
         max_message_chars: int,
@@ -49,78 +77,102 @@ class ConversationService:
         self.sessions = sessions
         self.rasa = rasa
         self.catalog = catalog
+        self.languages = languages
         self.default_language = default_language
         self.max_message_chars = max_message_chars
 
     async def handle(self, message: InboundMessage) -> TurnResult:
         text = clean_text(message.text)
         async with self.sessions() as session:
-            conversation = await leads.conversation_for(session, message.channel, message.sender)
-            lead = conversation.lead
-            language = choose_language(message.language_hint, lead.language, self.default_language)
-            inbound = touchpoints.record(
-                session, conversation, direction="in", author="prospect", text=text,
-                language=language, stage=lead.stage, status="received",
-                data={"metadata": message.metadata} if message.metadata else {},
-            )  # fmt: skip
-            lead.language = language
-            lead.last_seen_at = datetime.now(UTC)
-            await session.commit()
-
-            if conversation.owner == "human":
-                inbound.status = "for_rep"
+            turn = await self._receive(session, message, text)
+            if turn.conversation.owner == "human":
+                turn.inbound.status = "for_rep"
                 await session.commit()
-                return self._result(conversation, lead, [], language)
-
-            replies = await self._answer(session, conversation, inbound, text, language)
-            for reply in replies:
+                return self._result(turn)
+            await self._answer(turn)
+            for reply in turn.replies:
                 touchpoints.record(
-                    session, conversation, direction="out", author="bot", text=reply.text,
-                    language=language, stage=lead.stage,
+                    session, turn.conversation, direction="out", author="bot", text=reply.text,
+                    language=turn.language, stage=turn.lead.stage,
                     data={"buttons": [b.payload for b in reply.buttons]} if reply.buttons else {},
                 )  # fmt: skip
-            inbound.processed_at = datetime.now(UTC)
+            turn.inbound.processed_at = datetime.now(UTC)
             await session.commit()
-            return self._result(conversation, lead, replies, language)
+            return self._result(turn)
 
-    async def _answer(
-        self,
-        session: AsyncSession,
-        conversation: Conversation,
-        inbound: Touchpoint,
-        text: str,
-        language: str,
-    ) -> list[OutboundMessage]:
+    async def _receive(self, session: AsyncSession, message: InboundMessage, text: str) -> Turn:
+        """Steps 1-2 and 4: the lead, the stored inbound touchpoint, the language."""
+        conversation = await leads.conversation_for(session, message.channel, message.sender)
         lead = conversation.lead
-        problem = self._problem_with(text)
+        language = self.languages.choose(
+            text, message.language_hint, lead.language, self.default_language
+        )
+        inbound = touchpoints.record(
+            session, conversation, direction="in", author="prospect", text=text,
+            language=language, stage=lead.stage, status="received",
+            data={"metadata": message.metadata} if message.metadata else {},
+        )  # fmt: skip
+        lead.language = language
+        lead.last_seen_at = datetime.now(UTC)
+        source = acquisition.clean_code(message.metadata.get("source"))
+        if source and lead.source is None:
+            self._set_source(session, conversation, source, how=message.channel)
+        await session.commit()
+        return Turn(session, conversation, inbound, text, language, stage_before=lead.stage)
+
+    async def _answer(self, turn: Turn) -> None:
+        problem = self._problem_with(turn.text)
         if problem is not None:
-            inbound.status = "rejected"
-            return [self._say(problem[0], language, **problem[1])]
+            turn.inbound.status = "rejected"
+            turn.replies.append(self._say(turn, problem[0], **problem[1]))
+            return
+        picked = acquisition.answer_in(turn.text)
+        if picked and turn.lead.source is None:
+            self._set_source(turn.session, turn.conversation, picked, how="asked")
+            turn.inbound.status = "done"
+            turn.replies.append(self._with_next_step(turn, self._say(turn, "source_thanks")))
+            return
         try:
-            turn = await self.rasa.send(
-                sender=str(conversation.id),
-                text=text,
-                metadata={"language": language, "lead_id": lead.id, "stage": lead.stage,
-                          "channel": conversation.channel},
+            rasa_turn = await self.rasa.send(
+                sender=str(turn.conversation.id),
+                text=turn.text,
+                metadata={"language": turn.language, "lead_id": turn.lead.id,
+                          "stage": turn.lead.stage, "channel": turn.conversation.channel},
             )  # fmt: skip
         except RasaUnavailable as error:
-            log.error("rasa.unavailable", conversation_id=conversation.id, error=str(error))
-            inbound.status = "failed"
-            inbound.data = inbound.data | {"error": str(error)}
-            return [self._say("rasa_unavailable", language)]
+            log.error("rasa.unavailable", conversation_id=turn.conversation.id, error=str(error))
+            turn.inbound.status = "failed"
+            turn.inbound.data = turn.inbound.data | {"error": str(error)}
+            turn.replies.append(self._say(turn, "rasa_unavailable"))
+            return
+        await self._understood(turn, rasa_turn)
 
-        inbound.intent, inbound.confidence = turn.intent, turn.confidence
+    async def _understood(self, turn: Turn, rasa_turn: RasaTurn) -> None:
+        """Step 6 and the words: stage, contacts, score, replies, next step, source question."""
+        inbound = turn.inbound
+        inbound.intent, inbound.confidence = rasa_turn.intent, rasa_turn.confidence
         inbound.status = "done"
-        if turn.entities:
-            inbound.data = inbound.data | {"entities": turn.entities}
-        self._move_stage(session, conversation, inbound)
-        replies = [self._render(m, language) for m in turn.messages]
+        if rasa_turn.entities:
+            inbound.data = inbound.data | {"entities": rasa_turn.entities}
+        self._move_stage(turn)
+        details = self._save_contacts(turn, rasa_turn.entities)
+        product = next(
+            (str(e["value"]) for e in rasa_turn.entities if e.get("entity") == "product"), None
+        )
+        replies = [self._render(turn, m, product, details) for m in rasa_turn.messages]
         if not replies:
             # Rasa answers nothing when one of our custom actions failed; never
             # leave the prospect without an answer.
-            log.warning("rasa.no_reply", conversation_id=conversation.id, intent=turn.intent)
-            replies = [self._say("fallback", language)]
-        return replies
+            log.warning(
+                "rasa.no_reply", conversation_id=turn.conversation.id, intent=inbound.intent
+            )
+            replies = [self._say(turn, "fallback")]
+        replies[-1] = self._with_next_step(turn, replies[-1])
+        if acquisition.should_ask(turn.lead, inbound.intent):
+            acquisition.mark_asked(turn.lead)
+            replies.append(self._source_question(turn))
+        turn.replies.extend(replies)
+        await self._rescore(turn)
 
     def _problem_with(self, text: str) -> tuple[str, dict[str, Any]] | None:
         if not text:
@@ -129,45 +181,94 @@ class ConversationService:
             return "message_too_long", {"length": len(text), "limit": self.max_message_chars}
         return None
 
-    def _move_stage(
-        self, session: AsyncSession, conversation: Conversation, inbound: Touchpoint
+    def _move_stage(self, turn: Turn) -> None:
+        lead = turn.lead
+        new_stage = journey.stage_after(lead.stage, turn.inbound.intent)
+        if new_stage != lead.stage:
+            reason = f"asked: {turn.inbound.intent}"
+            journey.record_change(turn.session, lead, new_stage, reason, turn.conversation)
+
+    def _save_contacts(self, turn: Turn, entities: list[dict[str, Any]]) -> dict[str, str]:
+        found = contacts.from_entities(entities, turn.language)
+        lead = turn.lead
+        new = {kind: value for kind, value in found.items() if getattr(lead, kind) != value}
+        for kind, value in new.items():
+            setattr(lead, kind, value)
+        if new:
+            touchpoints.record_event(
+                turn.session,
+                lead,
+                "contact",
+                new,
+                conversation=turn.conversation,
+                author="prospect",
+            )
+        return new
+
+    def _set_source(
+        self, session: AsyncSession, conversation: Conversation, source: str, how: str
     ) -> None:
-        lead = conversation.lead
-        new_stage = journey.stage_after(lead.stage, inbound.intent)
-        if new_stage == lead.stage:
-            return
-        touchpoints.record(
-            session, conversation, direction="event", author="system", text=None,
-            kind="stage_change", stage=new_stage,
-            data={"from": lead.stage, "to": new_stage, "reason": f"intent {inbound.intent}"},
-        )  # fmt: skip
-        lead.stage = new_stage
-
-    def _say(self, key: str, language: str, **params: Any) -> OutboundMessage:
-        return OutboundMessage(self.catalog.render(key, language, **params))
-
-    def _render(self, message: dict[str, Any], language: str) -> OutboundMessage:
-        """Turn one Rasa message into words: a catalog key, or text Rasa already has."""
-        custom = message.get("custom") or {}
-        text = (
-            self.catalog.render(custom["key"], language, **custom.get("params", {}))
-            if "key" in custom
-            else str(message.get("text", ""))
+        conversation.lead.source = source
+        data = {"source": source, "how": how}
+        touchpoints.record_event(
+            session, conversation.lead, "source", data, conversation=conversation, author="prospect"
         )
+
+    async def _rescore(self, turn: Turn) -> None:
+        lead = turn.lead
+        await turn.session.flush()
+        rows = await turn.session.execute(
+            select(Touchpoint.created_at, Touchpoint.intent)
+            .where(Touchpoint.lead_id == lead.id, Touchpoint.direction == "in")
+            .order_by(Touchpoint.id)
+        )
+        result = scoring.score(
+            {"name": lead.name, "phone": lead.phone, "email": lead.email},
+            [(row.created_at, row.intent) for row in rows],
+            datetime.now(UTC),
+        )
+        lead.score, lead.score_reasons, lead.zombie = result.total, result.as_list(), result.zombie
+
+    def _say(self, turn: Turn, key: str, **params: Any) -> OutboundMessage:
+        return OutboundMessage(self.catalog.render(key, turn.language, turn.stage_before, **params))
+
+    def _render(
+        self, turn: Turn, message: dict[str, Any], product: str | None, details: dict[str, str]
+    ) -> OutboundMessage:
+        """One Rasa message in words: a catalog key in the prospect's language and stage."""
+        custom = message.get("custom") or {}
+        key, params = custom.get("key"), {"product": product} | custom.get("params", {})
+        if key == "inform" and details:
+            key, params["details"] = "inform_contact", ", ".join(details.values())
+        text = self._say(turn, key, **params).text if key else str(message.get("text", ""))
         buttons = tuple(
             Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
             for b in message.get("buttons") or []
         )
         return OutboundMessage(text=text, buttons=buttons)
 
+    def _with_next_step(self, turn: Turn, reply: OutboundMessage) -> OutboundMessage:
+        """Every answer ends with the next best step for the stage the prospect is now in."""
+        stage = turn.lead.stage
+        payload = NEXT_STEP_PAYLOAD[stage]
+        if any(b.payload == payload for b in reply.buttons):
+            return reply
+        title = self.catalog.render(f"next_step.{stage}", turn.language)
+        return OutboundMessage(reply.text, (*reply.buttons, Button(title, payload)))
+
+    def _source_question(self, turn: Turn) -> OutboundMessage:
+        buttons = tuple(
+            Button(self.catalog.render(f"source.{answer}", turn.language), f"source:{answer}")
+            for answer in acquisition.ANSWERS
+        )
+        return OutboundMessage(self.catalog.render("source_question", turn.language), buttons)
+
     @staticmethod
-    def _result(
-        conversation: Conversation, lead: Lead, replies: list[OutboundMessage], language: str
-    ) -> TurnResult:
+    def _result(turn: Turn) -> TurnResult:
         return TurnResult(
-            conversation_id=conversation.id,
-            lead_id=lead.id,
-            replies=replies,
-            language=language,
-            stage=lead.stage,
+            conversation_id=turn.conversation.id,
+            lead_id=turn.lead.id,
+            replies=turn.replies,
+            language=turn.language,
+            stage=turn.lead.stage,
         )

@@ -1,11 +1,17 @@
 """The prospect's stage in the customer journey, recomputed at every turn.
 
-Journeys are not linear: a prospect in *decision* who starts comparing again
-goes back to *consideration*. Conversation intents (greet, thank, ...) and
-awareness questions say nothing new about the stage and leave it where it
-is: a new lead starts in awareness, and a prospect who is about to book
-does not go back there by asking what a product does.
+Journeys are not linear. A prospect about to book who starts comparing again
+goes back to *consideration*; a customer who asks about another car starts a
+new cycle. Conversation intents (greet, thank, ...) and awareness questions
+say nothing new about the stage and leave it where it is: a new lead starts in
+awareness, and a prospect who is about to book does not go back there by
+asking what a product does. Every change is a touchpoint with from, to and why.
 """
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import touchpoints
+from bot.models import Conversation, Lead
 
 STAGES = ("awareness", "consideration", "decision", "retention", "advocacy")
 INITIAL_STAGE = "awareness"
@@ -26,8 +32,33 @@ STAGE_BY_INTENT = {
     "give_feedback": "advocacy",
     "ask_referral": "advocacy",
 }
+# Asking the price or the monthly payment is part of deciding, not a step back.
+PART_OF_DECIDING = frozenset({"ask_price", "ask_financing"})
 
 
 def stage_after(current: str, intent: str | None) -> str:
     """The stage once the prospect has said something with this intent."""
-    return STAGE_BY_INTENT.get(intent or "", current)
+    target = STAGE_BY_INTENT.get(intent or "")
+    if target is None or (current == "decision" and intent in PART_OF_DECIDING):
+        return current
+    return target
+
+
+def record_change(
+    session: AsyncSession,
+    lead: Lead,
+    new_stage: str,
+    reason: str,
+    conversation: Conversation | None = None,
+) -> None:
+    """Move the lead to ``new_stage`` and put the move on its timeline."""
+    data = {"from": lead.stage, "to": new_stage, "reason": reason}
+    lead.stage = new_stage
+    touchpoints.record_event(session, lead, "stage_change", data, conversation=conversation)
+
+
+def mark_purchase(session: AsyncSession, lead: Lead, by: str) -> None:
+    """A rep marks that the lead bought: from now on they are a customer."""
+    touchpoints.record_event(session, lead, "purchase", {"by": by})
+    if lead.stage != "retention":
+        record_change(session, lead, "retention", f"purchase marked by {by}")

@@ -73,6 +73,8 @@ def lead_view(lead: Lead, touchpoints: list[Touchpoint]) -> dict[str, Any]:
         "id": lead.id,
         "stage": lead.stage,
         "score": lead.score,
+        "score_reasons": lead.score_reasons,
+        "zombie": lead.zombie,
         "language": lead.language,
         "source": lead.source,
         "name": lead.name,

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
 
     bot_api_token: SecretStr | None = None
 
+    business_profile: str = Field(
+        default="car_dealer", description="a profile in profiles/ (car_dealer, software) or a path"
+    )
+
     default_language: str = "en"
     max_message_chars: int = 4000
     max_request_bytes: int = 64 * 1024

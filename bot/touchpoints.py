@@ -5,7 +5,32 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Conversation, Touchpoint
+from bot.models import Conversation, Lead, Touchpoint
+
+
+def record_event(
+    session: AsyncSession,
+    lead: Lead,
+    kind: str,
+    data: dict[str, Any],
+    *,
+    conversation: Conversation | None = None,
+    author: str = "system",
+) -> Touchpoint:
+    """An event on the lead's timeline (stage change, contact, source), in a chat or not."""
+    touchpoint = Touchpoint(
+        lead_id=lead.id,
+        conversation_id=conversation.id if conversation else None,
+        channel=conversation.channel if conversation else "ops",
+        direction="event",
+        author=author,
+        kind=kind,
+        text=None,
+        stage=lead.stage,
+        data=data,
+    )
+    session.add(touchpoint)
+    return touchpoint
 
 
 def record(

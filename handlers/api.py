@@ -4,13 +4,14 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import leads
+from bot import journey, leads
 from bot.db import ping
-from bot.language import choose_language
 from bot.messages import InboundMessage, TurnResult
+from bot.models import Lead
 from bot.rasa_client import RasaUnavailable
-from handlers.context import ENGINE, RASA, SERVICE, SESSIONS, SETTINGS
+from handlers.context import ENGINE, LANGUAGES, RASA, SERVICE, SESSIONS, SETTINGS
 from handlers.errors import ApiError, ops_only, read_body
 
 routes = web.RouteTableDef()
@@ -20,6 +21,7 @@ class ChatRequest(BaseModel):
     sender: str = Field(min_length=1, max_length=128)
     text: str
     language: str | None = Field(default=None, max_length=35)
+    source: str | None = Field(default=None, max_length=64, description="acquisition source code")
 
 
 class ParseRequest(BaseModel):
@@ -37,11 +39,23 @@ def turn_view(result: TurnResult) -> dict[str, Any]:
     }
 
 
+async def lead_or_404(session: AsyncSession, request: web.Request) -> Lead:
+    lead_id = int(request.match_info["lead_id"])
+    lead = await leads.get_lead(session, lead_id)
+    if lead is None:
+        raise ApiError(404, f"no lead {lead_id}")
+    return lead
+
+
 @routes.post("/api/v1/chat")
 async def chat(request: web.Request) -> web.Response:
     body = await read_body(request, ChatRequest)
     message = InboundMessage(
-        channel="api", sender=body.sender, text=body.text, language_hint=body.language
+        channel="api",
+        sender=body.sender,
+        text=body.text,
+        language_hint=body.language,
+        metadata={"source": body.source} if body.source else {},
     )
     result = await request.app[SERVICE].handle(message)
     return web.json_response(turn_view(result))
@@ -50,12 +64,20 @@ async def chat(request: web.Request) -> web.Response:
 @routes.get("/api/v1/leads/{lead_id:\\d+}")
 @ops_only
 async def get_lead(request: web.Request) -> web.Response:
-    lead_id = int(request.match_info["lead_id"])
     async with request.app[SESSIONS]() as session:
-        lead = await leads.get_lead(session, lead_id)
-        if lead is None:
-            raise ApiError(404, f"no lead {lead_id}")
-        return web.json_response(leads.lead_view(lead, await leads.timeline(session, lead_id)))
+        lead = await lead_or_404(session, request)
+        return web.json_response(leads.lead_view(lead, await leads.timeline(session, lead.id)))
+
+
+@routes.post("/api/v1/leads/{lead_id:\\d+}/purchase")
+@ops_only
+async def mark_purchase(request: web.Request) -> web.Response:
+    """A rep records that the lead bought; the lead moves to the retention stage."""
+    async with request.app[SESSIONS]() as session:
+        lead = await lead_or_404(session, request)
+        journey.mark_purchase(session, lead, by="ops API")
+        await session.commit()
+        return web.json_response(leads.lead_view(lead, await leads.timeline(session, lead.id)))
 
 
 @routes.post("/api/v1/nlu/parse")
@@ -63,7 +85,8 @@ async def get_lead(request: web.Request) -> web.Response:
 async def nlu_parse(request: web.Request) -> web.Response:
     """What the bot understands of a text: the same language choice and model as the chat."""
     body = await read_body(request, ParseRequest)
-    language = choose_language(body.language, None, request.app[SETTINGS].default_language)
+    default = request.app[SETTINGS].default_language
+    language = request.app[LANGUAGES].choose(body.text, body.language, None, default)
     try:
         parsed = await request.app[RASA].parse(body.text)
     except RasaUnavailable as error:

@@ -5,6 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.actions import ActionRegistry
 from bot.conversation import ConversationService
+from bot.language import LanguageChooser
 from bot.rasa_client import RasaClient
 from bot.rasa_process import RasaProcess
 from bot.settings import Settings
@@ -17,3 +18,4 @@ RASA = web.AppKey("rasa", RasaClient)
 RASA_PROCESS = web.AppKey("rasa_process", RasaProcess)
 SERVICE = web.AppKey("conversation_service", ConversationService)
 ACTIONS = web.AppKey("actions", ActionRegistry)
+LANGUAGES = web.AppKey("languages", LanguageChooser)

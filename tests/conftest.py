@@ -18,6 +18,8 @@ from bot.__main__ import create_app
 from bot.catalog import Catalog
 from bot.conversation import ConversationService
 from bot.db import create_engine, migrate, session_factory
+from bot.language import LanguageChooser
+from bot.profile import Profile, load_profile
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
 
@@ -62,14 +64,33 @@ async def dead_rasa() -> AsyncIterator[RasaClient]:
     await client.close()
 
 
+@pytest.fixture(scope="session")
+def languages() -> LanguageChooser:
+    return LanguageChooser()
+
+
+@pytest.fixture(scope="session", params=["car_dealer", "software"])
+def profile(request: pytest.FixtureRequest) -> Profile:
+    return load_profile(request.param)
+
+
+@pytest.fixture(scope="session")
+def dealer() -> Profile:
+    return load_profile("car_dealer")
+
+
 @pytest.fixture
 def service(
-    sessions: async_sessionmaker[AsyncSession], dead_rasa: RasaClient
+    sessions: async_sessionmaker[AsyncSession],
+    dead_rasa: RasaClient,
+    dealer: Profile,
+    languages: LanguageChooser,
 ) -> ConversationService:
     return ConversationService(
         sessions,
         dead_rasa,
-        Catalog.load("en"),
+        Catalog.load(dealer, "en"),
+        languages,
         default_language="en",
         max_message_chars=50,
     )

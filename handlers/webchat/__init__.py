@@ -69,7 +69,7 @@ async def _answer(
         sender=visitor,
         text=text,
         language_hint=frame.get("language") or hint,
-        metadata={k: str(v)[:500] for k, v in frame.items() if k in {"page", "utm_source"} and v},
+        metadata={"page": str(frame.get("page") or "")[:500], "source": frame.get("utm_source")},
     )
     result = await request.app[SERVICE].handle(message)
     view = turn_view(result)

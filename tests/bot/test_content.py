@@ -1,68 +1,99 @@
-"""The catalog, journey rules and language choice."""
+"""The content catalog, per business profile and language."""
+
+import re
 
 import pytest
+import yaml
 
-from bot.catalog import Catalog
-from bot.journey import stage_after
-from bot.language import SUPPORTED_LANGUAGES, choose_language, normalise
+from bot.catalog import CONTENT_DIR, Catalog
+from bot.language import SUPPORTED_LANGUAGES
+from bot.profile import Profile, load_profile
+from bot.settings import PROJECT_DIR
 
-
-def test_every_catalog_key_exists_in_every_language() -> None:
-    catalog = Catalog.load("en")
-    missing = {
-        key: sorted(set(SUPPORTED_LANGUAGES) - catalog.languages(key))
-        for key in catalog.entries
-        if set(SUPPORTED_LANGUAGES) - catalog.languages(key)
-    }
-    assert missing == {}
+STAGED = re.compile(r"^(any|awareness|consideration|decision|retention|advocacy)$")
 
 
-def test_every_response_in_the_domain_names_a_catalog_key() -> None:
-    import yaml
+def english_keys(profile: Profile) -> dict[str, object]:
+    entries: dict[str, object] = {}
+    for folder in ("common", profile.id):
+        entries |= yaml.safe_load((CONTENT_DIR / folder / "en.yml").read_text(encoding="utf-8"))
+    return entries
 
-    from bot.settings import PROJECT_DIR
 
+def test_every_key_exists_in_every_language_for_every_profile(profile: Profile) -> None:
+    catalog = Catalog.load(profile, "en")
+    reference = english_keys(profile)
+    for language in SUPPORTED_LANGUAGES:
+        entries = catalog.entries[language]
+        assert set(entries) == set(reference), f"{profile.id}/{language}"
+        for key, value in reference.items():
+            if isinstance(value, dict):
+                assert isinstance(entries[key], dict), f"{profile.id}/{language}/{key}"
+                assert set(entries[key]) == set(value), f"{profile.id}/{language}/{key}"  # type: ignore[arg-type]
+                assert all(STAGED.match(stage) for stage in value)
+
+
+def test_translations_use_the_same_placeholders(profile: Profile) -> None:
+    catalog = Catalog.load(profile, "en")
+    for key, value in english_keys(profile).items():
+        stages = list(value) if isinstance(value, dict) else [None]
+        for stage in stages:
+            expected = catalog.placeholders(key, "en", stage)
+            for language in SUPPORTED_LANGUAGES:
+                assert catalog.placeholders(key, language, stage) == expected, (
+                    f"{profile.id}/{language}/{key}/{stage}"
+                )
+
+
+def test_every_key_renders_in_every_language_and_stage(profile: Profile) -> None:
+    catalog = Catalog.load(profile, "en")
+    params = {"length": 5000, "limit": 4000, "details": "Dana"}
+    for key in english_keys(profile):
+        for language in SUPPORTED_LANGUAGES:
+            for stage in ("awareness", "consideration", "decision", "retention", "advocacy"):
+                text = catalog.render(key, language, stage, **params)
+                assert text and "{" not in text, f"{profile.id}/{language}/{key}"
+
+
+def test_every_domain_response_and_product_has_content(profile: Profile) -> None:
     domain = yaml.safe_load((PROJECT_DIR / "domain.yml").read_text(encoding="utf-8"))
-    keys = {
-        variant["custom"]["key"]
-        for variants in domain["responses"].values()
-        for variant in variants
-    }
-    assert keys - set(Catalog.load("en").entries) == set()
+    keys = {v["custom"]["key"] for variants in domain["responses"].values() for v in variants}
+    keys |= {f"features.{p.id}" for p in profile.products}
+    keys |= {f"next_step.{stage}" for stage in ("awareness", "consideration", "decision")}
+    assert keys - set(english_keys(profile)) == set()
 
 
-def test_render_fills_placeholders_and_falls_back_to_the_default_language() -> None:
-    catalog = Catalog({"k": {"en": "{n} cars"}}, default_language="en")
-    assert catalog.render("k", "ro", n=3) == "3 cars"
+def test_the_price_answer_depends_on_the_stage(dealer: Profile) -> None:
+    catalog = Catalog.load(dealer, "en")
+    awareness = catalog.render("ask_price", "en", "awareness", product="Tucson")
+    decision = catalog.render("ask_price", "en", "decision", product="Tucson")
+    retention = catalog.render("ask_price", "en", "retention", product="Tucson")
+
+    assert "start at ₪139,900" in awareness and "learn" not in decision
+    assert decision.startswith("The Tucson is ₪179,900.") and "free first-year service" in decision
+    assert retention.startswith("Here are our current prices:\n• Corolla: ₪139,900")
+
+
+def test_facts_follow_the_language(dealer: Profile) -> None:
+    catalog = Catalog.load(dealer, "en")
+    assert "Sun–Thu 09:00-19:00, Fri 09:00-13:00" in catalog.render("ask_location_hours", "en")
+    assert "Dum–Joi 09:00-19:00, Vin 09:00-13:00" in catalog.render("ask_location_hours", "ro")
+    assert "SUV complet electric" in catalog.render("ask_product_info", "ro", product="ID.4")
+
+
+def test_missing_keys_raise_and_languages_fall_back(dealer: Profile) -> None:
+    catalog = Catalog(dealer, {"en": {"k": "{business}"}, "ro": {}}, default_language="en")
+    assert catalog.render("k", "ro") == "Carmel Motors"
     with pytest.raises(KeyError):
         catalog.render("unknown", "en")
 
 
-@pytest.mark.parametrize(
-    ("hint", "expected"),
-    [
-        ("he-IL", "he"),
-        ("iw", "he"),
-        ("AR", "ar"),
-        ("fa_IR", "fa"),
-        ("ro", "ro"),
-        ("de", None),
-        ("", None),
-    ],
-)
-def test_channel_language_hints_are_normalised(hint: str, expected: str | None) -> None:
-    assert normalise(hint) == expected
-
-
-def test_hint_beats_history_which_beats_the_default() -> None:
-    assert choose_language("ar", "he", "en") == "ar"
-    assert choose_language(None, "he", "en") == "he"
-    assert choose_language("de", None, "en") == "en"
-
-
-def test_stage_moves_both_ways_and_small_talk_keeps_it() -> None:
-    assert stage_after("awareness", "ask_price") == "consideration"
-    assert stage_after("consideration", "book_appointment") == "decision"
-    assert stage_after("decision", "compare_products") == "consideration"
-    assert stage_after("decision", "greet") == "decision"
-    assert stage_after("retention", None) == "retention"
+def test_both_profiles_load_with_consistent_facts() -> None:
+    for name in ("car_dealer", "software"):
+        profile = load_profile(name)
+        assert profile.product(profile.featured_product).id == profile.featured_product
+        assert profile.product("no such thing").id == profile.featured_product
+        assert profile.product("rav4" if name == "car_dealer" else "pulse crm").name in {
+            "RAV4",
+            "Pulse CRM",
+        }

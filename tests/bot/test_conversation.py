@@ -3,6 +3,7 @@
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import leads
 from bot.conversation import ConversationService, clean_text
 from bot.messages import InboundMessage
 from bot.models import Conversation, Touchpoint
@@ -71,7 +72,7 @@ async def test_language_hint_picks_the_reply_language_and_is_remembered(
     later = await service.handle(InboundMessage("api", "p5", ""))
 
     assert hinted.language == later.language == "he"
-    assert hinted.replies[0].text == "לא קיבלתי טקסט. מה תרצה לשאול?"
+    assert hinted.replies[0].text.startswith("לא קיבלתי טקסט.")
     assert [t.language for t in await stored(sessions, hinted.lead_id)] == ["he"] * 4
 
 
@@ -96,3 +97,28 @@ def test_clean_text_drops_controls_but_keeps_text_joiners_and_line_breaks() -> N
     persian = "می\u200cخواهم"  # zero-width non-joiner is part of the word
     assert clean_text(f"\x00 {persian}\nok\x1b[31m ") == f"{persian}\nok[31m"
     assert clean_text("<script>alert(1)</script>") == "<script>alert(1)</script>"
+
+
+async def test_a_source_from_the_channel_is_stored_once(
+    service: ConversationService, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    first = await service.handle(InboundMessage("web", "p7", "", metadata={"source": "Instagram"}))
+    await service.handle(InboundMessage("web", "p7", "", metadata={"source": "google"}))
+
+    async with sessions() as session:
+        lead = await leads.get_lead(session, first.lead_id)
+        assert lead is not None and lead.source == "instagram"
+    events = [t for t in await stored(sessions, first.lead_id) if t.kind == "source"]
+    assert [e.data for e in events] == [{"source": "instagram", "how": "web"}]
+
+
+async def test_the_answer_to_how_did_you_hear_is_taken_without_rasa(
+    service: ConversationService, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    result = await service.handle(InboundMessage("api", "p8", "source:friend", language_hint="ro"))
+
+    assert result.replies[0].text == "Mulțumim că ne-ai spus!"
+    assert result.replies[0].buttons[-1].payload == "/ask_product_info"  # the next best step
+    async with sessions() as session:
+        lead = await leads.get_lead(session, result.lead_id)
+        assert lead is not None and lead.source == "friend"

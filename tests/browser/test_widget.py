@@ -40,9 +40,10 @@ async def browser(chromium: str) -> AsyncIterator[Browser]:
         await browser.close()
 
 
-@pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(locale="en-US")
+@pytest.fixture(params=["en-US"])
+async def page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
+    """A fresh browser tab whose language is the parameter (the widget sends it as a hint)."""
+    context = await browser.new_context(locale=request.param)
     page = await context.new_page()
     yield page
     await context.close()
@@ -91,3 +92,17 @@ async def test_the_visitor_is_the_same_lead_after_a_reload(bot: RunningBot, page
         assert conversation is not None
     lead = await bot.lead(conversation.lead_id)
     assert [t["text"] for t in lead["touchpoints"] if t["direction"] == "in"] == ["hello", "bye"]
+
+
+@pytest.mark.parametrize("page", ["he-IL"], indirect=True)
+async def test_a_hebrew_visitor_reads_right_to_left(bot: RunningBot, page: Page) -> None:
+    await page.goto(f"{bot.url}/")
+    await send(page, "שלום, כמה עולה RAV4?")
+    reply = page.locator(".jb-bot").first
+    await expect(reply).to_be_visible(timeout=20000)
+    text = await reply.text_content()
+    assert text and any("\u0590" <= ch <= "\u05ff" for ch in text)  # answered in Hebrew
+    direction = await reply.evaluate("node => getComputedStyle(node).direction")
+    assert direction == "rtl"
+    buttons = page.locator(".jb-buttons button")
+    assert await buttons.count() >= 1  # the next best step

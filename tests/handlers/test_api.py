@@ -102,3 +102,27 @@ async def test_action_webhook_checks_its_token_and_request(bot_without_rasa: Run
         async with bot.http.post(url, params=params, json=body) as response:
             assert response.status == status, await response.text()
             assert "error" in await response.json()
+
+
+async def test_a_rep_marks_a_purchase_and_the_lead_becomes_a_customer(
+    bot_without_rasa: RunningBot,
+) -> None:
+    bot = bot_without_rasa
+    lead_id = (await bot.chat("buyer", "hello"))["lead_id"]
+    headers = {"Authorization": f"Bearer {OPS_TOKEN}"}
+    url = f"{bot.url}/api/v1/leads/{lead_id}/purchase"
+    async with bot.http.post(url, headers=headers) as response:
+        assert response.status == 200
+        lead = await response.json()
+
+    assert lead["stage"] == "retention"
+    events = [(t["kind"], t["data"]) for t in lead["touchpoints"] if t["direction"] == "event"]
+    assert events == [
+        ("purchase", {"by": "ops API"}),
+        (
+            "stage_change",
+            {"from": "awareness", "to": "retention", "reason": "purchase marked by ops API"},
+        ),
+    ]
+    async with bot.http.post(url) as response:
+        assert response.status == 401

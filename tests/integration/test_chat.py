@@ -7,7 +7,7 @@ from tests.conftest import OPS_TOKEN, RunningBot
 
 pytestmark = pytest.mark.integration
 
-GREETING = "Hi! I'm the virtual assistant here."
+GREETING = "Hi! I'm the virtual assistant of Carmel Motors."
 
 
 async def test_hi_is_answered_by_the_trained_model_and_recorded(bot: RunningBot) -> None:
@@ -46,7 +46,7 @@ async def test_a_button_payload_sent_as_text_acts_like_the_button(bot: RunningBo
 async def test_replies_follow_the_language_hint(bot: RunningBot) -> None:
     reply = await bot.chat("int-lang", "hi", language="ro-RO")
     assert reply["language"] == "ro"
-    assert reply["replies"][0]["text"].startswith("Salut!")
+    assert reply["replies"][0]["text"].startswith("Bună! Sunt asistentul virtual al Carmel Motors.")
 
 
 async def test_nlu_parse_uses_the_chat_model(bot: RunningBot) -> None:

@@ -1,0 +1,71 @@
+"""NLU quality figures: accuracy, macro-F1 and the most confused intents, per language.
+
+Used by ``make eval`` (on Rasa's own test output) and by the regression test
+(on the running server's parses), so both report the same numbers.
+"""
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
+
+
+def plain(example: str) -> str:
+    """'how much is the [Tucson](product)' -> 'how much is the Tucson'."""
+    return ANNOTATION.sub(r"\1", example).strip()
+
+
+def load_examples(path: Path) -> list[tuple[str, str]]:
+    """(text, intent) pairs of a Rasa NLU YAML file, annotations removed."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    pairs = []
+    for block in data.get("nlu", []):
+        if "intent" not in block:
+            continue
+        for line in str(block.get("examples", "")).splitlines():
+            if line.strip().startswith("- "):
+                pairs.append((plain(line.strip()[2:]), block["intent"]))
+    return pairs
+
+
+@dataclass(frozen=True)
+class Figures:
+    examples: int
+    accuracy: float
+    macro_f1: float
+    confused: list[tuple[str, str, int]]  # (true, predicted, count), most frequent first
+
+
+def figures(pairs: list[tuple[str, str | None]], top: int = 5) -> Figures:
+    """Figures for (true intent, predicted intent) pairs; a fallback counts as wrong."""
+    if not pairs:
+        return Figures(0, 0.0, 0.0, [])
+    correct = sum(1 for truth, guess in pairs if truth == guess)
+    scores = []
+    for intent in sorted({truth for truth, _ in pairs}):
+        tp = sum(1 for t, g in pairs if t == intent and g == intent)
+        fp = sum(1 for t, g in pairs if t != intent and g == intent)
+        fn = sum(1 for t, g in pairs if t == intent and g != intent)
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        scores.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+    mistakes = Counter((t, str(g)) for t, g in pairs if t != g)
+    return Figures(
+        examples=len(pairs),
+        accuracy=correct / len(pairs),
+        macro_f1=sum(scores) / len(scores),
+        confused=[(t, g, n) for (t, g), n in mistakes.most_common(top)],
+    )
+
+
+def table(rows: dict[str, Figures]) -> str:
+    lines = [f"{'language':<10}{'examples':>9}{'accuracy':>10}{'macro-F1':>10}"]
+    lines += [
+        f"{name:<10}{f.examples:>9}{f.accuracy:>10.3f}{f.macro_f1:>10.3f}"
+        for name, f in rows.items()
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,59 @@
+"""The business profile: what is sold, booked, where and when (facts, no sentences).
+
+One YAML file per business in ``profiles/``; the ``BUSINESS_PROFILE`` setting
+names the one in use. Sentences about the business live in the content catalog.
+"""
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field
+
+PROFILES_DIR = Path(__file__).resolve().parent.parent / "profiles"
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Product(BaseModel):
+    id: str
+    name: str
+    price: int
+    capacity: int = Field(default=1, ge=1, description="parallel bookings per slot")
+
+
+class Branch(BaseModel):
+    id: str
+    name: str
+    address: str
+    phone: str
+    timezone: str
+    hours: dict[str, str] = Field(description="day (mon..sun) -> 'HH:MM-HH:MM'")
+    holidays: list[str] = []
+
+
+class Profile(BaseModel):
+    id: str
+    name: str
+    booking: str = Field(pattern="^(test_drive|demo)$")
+    currency: str
+    slot_minutes: int = 30
+    products: list[Product]
+    featured_product: str
+    branches: list[Branch]
+
+    def product(self, name_or_id: str | None) -> Product:
+        """The product a prospect named (any case, by name or id), else the featured one."""
+        wanted = (name_or_id or "").casefold()
+        for product in self.products:
+            if wanted in {product.id.casefold(), product.name.casefold()}:
+                return product
+        return next(p for p in self.products if p.id == self.featured_product)
+
+    def price(self, amount: int) -> str:
+        return f"{self.currency}{amount:,}"
+
+
+def load_profile(name: str) -> Profile:
+    """Load ``profiles/<name>.yml``, or a YAML file at the path ``name``."""
+    path = Path(name) if name.endswith((".yml", ".yaml")) else PROFILES_DIR / f"{name}.yml"
+    with path.open(encoding="utf-8") as file:
+        return Profile.model_validate(yaml.safe_load(file))

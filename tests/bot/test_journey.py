@@ -1,0 +1,27 @@
+"""Journey stage rules: forward, back, and staying put."""
+
+import pytest
+
+from bot.journey import stage_after
+
+
+@pytest.mark.parametrize(
+    ("current", "intent", "expected"),
+    [
+        ("awareness", "ask_price", "consideration"),
+        ("awareness", "ask_product_info", "awareness"),
+        ("consideration", "book_appointment", "decision"),
+        ("decision", "compare_products", "consideration"),  # comparing again: a step back
+        ("decision", "ask_reviews", "consideration"),
+        ("decision", "ask_price", "decision"),  # the price is part of deciding
+        ("decision", "ask_financing", "decision"),
+        ("decision", "ask_product_info", "decision"),
+        ("decision", "ask_warranty", "retention"),
+        ("retention", "give_feedback", "advocacy"),
+        ("advocacy", "ask_price", "consideration"),  # a customer's next purchase
+        ("advocacy", "greet", "advocacy"),
+        ("retention", None, "retention"),
+    ],
+)
+def test_stage_after(current: str, intent: str | None, expected: str) -> None:
+    assert stage_after(current, intent) == expected
