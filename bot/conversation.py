@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import acquisition, contacts, journey, leads, scoring, touchpoints
@@ -89,7 +88,11 @@ class ConversationService:
                 turn.inbound.status = "for_rep"
                 await session.commit()
                 return self._result(turn)
-            await self._answer(turn)
+            try:
+                await self._answer(turn)
+            except Exception as error:  # a bug must not leave the prospect unanswered
+                log.exception("turn.failed", conversation_id=turn.conversation.id)
+                await self._recover(turn, error)
             for reply in turn.replies:
                 touchpoints.record(
                     session, turn.conversation, direction="out", author="bot", text=reply.text,
@@ -174,6 +177,15 @@ class ConversationService:
         turn.replies.extend(replies)
         await self._rescore(turn)
 
+    async def _recover(self, turn: Turn, error: Exception) -> None:
+        """Undo the half-done turn; keep the stored message, marked for the team."""
+        await turn.session.rollback()
+        await turn.session.refresh(turn.inbound)
+        await turn.session.refresh(turn.lead)
+        turn.inbound.status = "failed"
+        turn.inbound.data = turn.inbound.data | {"error": repr(error)[:500]}
+        turn.replies = [self._say(turn, "rasa_unavailable")]
+
     def _problem_with(self, text: str) -> tuple[str, dict[str, Any]] | None:
         if not text:
             return "empty_message", {}
@@ -215,17 +227,11 @@ class ConversationService:
         )
 
     async def _rescore(self, turn: Turn) -> None:
+        """Keep the stored score current for listing; the ops API recomputes it on read."""
         lead = turn.lead
         await turn.session.flush()
-        rows = await turn.session.execute(
-            select(Touchpoint.created_at, Touchpoint.intent)
-            .where(Touchpoint.lead_id == lead.id, Touchpoint.direction == "in")
-            .order_by(Touchpoint.id)
-        )
-        result = scoring.score(
-            {"name": lead.name, "phone": lead.phone, "email": lead.email},
-            [(row.created_at, row.intent) for row in rows],
-            datetime.now(UTC),
+        result = scoring.score_lead(
+            lead, await leads.timeline(turn.session, lead.id), datetime.now(UTC)
         )
         lead.score, lead.score_reasons, lead.zombie = result.total, result.as_list(), result.zombie
 

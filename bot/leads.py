@@ -1,5 +1,6 @@
 """Leads and their conversations: find or create them, and show a lead with its timeline."""
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -7,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from bot import scoring
 from bot.models import Conversation, Lead, Touchpoint
 
 
@@ -67,14 +69,18 @@ def touchpoint_view(touchpoint: Touchpoint) -> dict[str, Any]:
     }
 
 
-def lead_view(lead: Lead, touchpoints: list[Touchpoint]) -> dict[str, Any]:
-    """The lead as the ops API shows it: who, where in the journey, and everything said."""
+def lead_view(lead: Lead, touchpoints: list[Touchpoint], now: datetime) -> dict[str, Any]:
+    """The lead as the ops API shows it: who, where in the journey, and everything said.
+
+    The score is computed for ``now``, so a lead gone quiet shows its decay.
+    """
+    current = scoring.score_lead(lead, touchpoints, now)
     return {
         "id": lead.id,
         "stage": lead.stage,
-        "score": lead.score,
-        "score_reasons": lead.score_reasons,
-        "zombie": lead.zombie,
+        "score": current.total,
+        "score_reasons": current.as_list(),
+        "zombie": current.zombie,
         "language": lead.language,
         "source": lead.source,
         "name": lead.name,

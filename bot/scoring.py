@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
+from bot.models import Lead, Touchpoint
+
 CONTACT_POINTS = {"phone": (15, "shared a phone number"), "email": (10, "shared an email"),
                   "name": (5, "shared their name")}  # fmt: skip
 INTENT_POINTS = {
@@ -75,6 +77,12 @@ def score(
         and not extra
     )
     return Score(round(total, 1), reasons, zombie)
+
+
+def score_lead(lead: Lead, timeline: list[Touchpoint], now: datetime) -> Score:
+    """The lead's score now: from its contact details and inbound messages."""
+    inbound = [(t.created_at, t.intent) for t in timeline if t.direction == "in"]
+    return score({"name": lead.name, "phone": lead.phone, "email": lead.email}, inbound, now)
 
 
 def _visits(inbound: list[tuple[datetime, str | None]]) -> int:

@@ -1,5 +1,6 @@
 """The REST API: chat for any client, the ops API behind a token, and health."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -66,7 +67,9 @@ async def chat(request: web.Request) -> web.Response:
 async def get_lead(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as session:
         lead = await lead_or_404(session, request)
-        return web.json_response(leads.lead_view(lead, await leads.timeline(session, lead.id)))
+        return web.json_response(
+            leads.lead_view(lead, await leads.timeline(session, lead.id), datetime.now(UTC))
+        )
 
 
 @routes.post("/api/v1/leads/{lead_id:\\d+}/purchase")
@@ -77,7 +80,9 @@ async def mark_purchase(request: web.Request) -> web.Response:
         lead = await lead_or_404(session, request)
         journey.mark_purchase(session, lead, by="ops API")
         await session.commit()
-        return web.json_response(leads.lead_view(lead, await leads.timeline(session, lead.id)))
+        return web.json_response(
+            leads.lead_view(lead, await leads.timeline(session, lead.id), datetime.now(UTC))
+        )
 
 
 @routes.post("/api/v1/nlu/parse")

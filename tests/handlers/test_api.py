@@ -1,7 +1,12 @@
 """The HTTP layer of the real app, with Rasa down: auth, bad input, health."""
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from sqlalchemy import select
+
+from bot.models import Lead, Touchpoint
+from handlers.context import RASA_TOKEN, SESSIONS
 from tests.conftest import OPS_TOKEN, RunningBot
 
 
@@ -88,8 +93,6 @@ async def test_health_reports_rasa_down_as_degraded(bot_without_rasa: RunningBot
 
 async def test_action_webhook_checks_its_token_and_request(bot_without_rasa: RunningBot) -> None:
     bot = bot_without_rasa
-    from handlers.context import RASA_TOKEN
-
     token = bot.app[RASA_TOKEN]
     url = f"{bot.url}/webhooks/rasa/actions"
     cases = [
@@ -126,3 +129,31 @@ async def test_a_rep_marks_a_purchase_and_the_lead_becomes_a_customer(
     ]
     async with bot.http.post(url) as response:
         assert response.status == 401
+
+
+async def test_the_score_shown_decays_while_the_lead_is_silent(
+    bot_without_rasa: RunningBot,
+) -> None:
+    """The ops API scores for now, not for the lead's last message three weeks ago."""
+    bot = bot_without_rasa
+    lead_id = (await bot.chat("quiet", "book a test drive"))["lead_id"]
+    async with bot.app[SESSIONS]() as session:
+        lead = await session.get(Lead, lead_id)
+        assert lead is not None
+        lead.phone = "+40721123456"
+        for touchpoint in await session.scalars(
+            select(Touchpoint).where(Touchpoint.lead_id == lead_id)
+        ):
+            touchpoint.created_at -= timedelta(days=21)
+            if touchpoint.direction == "in":
+                touchpoint.intent = "book_appointment"  # as Rasa would have understood it
+        await session.commit()
+
+    shown = await bot.lead(lead_id)
+    reasons = [(r["points"], r["reason"]) for r in shown["score_reasons"]]
+    assert reasons == [
+        (15, "shared a phone number"),
+        (15, "asked to book"),
+        (-15.0, "inactive for 21 days"),  # one 14-day half-life after the first quiet week
+    ]
+    assert shown["score"] == 15.0
