@@ -23,9 +23,10 @@ from bot.profile import load_profile
 from bot.rasa_client import RasaClient
 from bot.rasa_process import RasaProcess
 from bot.settings import Settings
-from handlers import api, rasa_actions, webchat
+from handlers import api, bookings, rasa_actions, webchat
 from handlers.context import (
     ACTIONS,
+    CATALOG,
     ENGINE,
     LANGUAGES,
     RASA,
@@ -74,12 +75,12 @@ async def rasa(app: web.Application) -> AsyncIterator[None]:
     app[RASA_TOKEN] = token
     app[RASA] = client
     app[ACTIONS] = default_registry(app[SESSIONS])
-    profile = load_profile(settings.business_profile)
+    app[CATALOG] = Catalog.load(load_profile(settings.business_profile), settings.default_language)
     app[LANGUAGES] = await asyncio.to_thread(LanguageChooser)  # loads models: ~1.5 s
     app[SERVICE] = ConversationService(
         app[SESSIONS],
         client,
-        Catalog.load(profile, settings.default_language),
+        app[CATALOG],
         app[LANGUAGES],
         default_language=settings.default_language,
         max_message_chars=settings.max_message_chars,
@@ -104,6 +105,7 @@ def create_app(settings: Settings) -> web.Application:
         autoescape=jinja2.select_autoescape(default=True),
     )
     app.add_routes(api.routes)
+    app.add_routes(bookings.routes)
     app.add_routes(rasa_actions.routes)
     app.add_routes(webchat.routes)
     return app

@@ -13,10 +13,14 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def create_engine(database_url: str) -> AsyncEngine:
-    """Create the engine; SQLite gets WAL, foreign keys and a busy timeout.
+    """Create the engine; SQLite gets WAL, foreign keys and queued writers.
 
-    WAL lets the console read while the bot writes; the busy timeout makes
-    concurrent writers wait instead of failing with "database is locked".
+    WAL lets the console read while the bot writes. The sqlite3 driver's own
+    transaction handling does not open a transaction before a SAVEPOINT and
+    lets a read-then-write transaction fail with "database is locked" instead
+    of waiting, so (as SQLAlchemy's SQLite docs advise) the driver's handling
+    is switched off and every transaction starts with BEGIN IMMEDIATE: writers
+    queue on the busy timeout, and a booking's savepoint is truly nested.
     """
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
@@ -32,6 +36,11 @@ def create_engine(database_url: str) -> AsyncEngine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin_immediate(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -104,3 +105,38 @@ class Touchpoint(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column()
+
+
+CONFIRMED = text("status = 'confirmed'")
+
+
+class Booking(Base):
+    """A test drive or demo. A slot holds as many bookings as the product has units
+    (cars, demo hosts); the partial unique index makes a double booking impossible
+    however many prospects race for it, and a cancelled booking frees its unit."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        Index(
+            "uq_bookings_unit_per_slot", "branch_id", "product_id", "starts_at", "unit",
+            unique=True, sqlite_where=CONFIRMED, postgresql_where=CONFIRMED,
+        ),
+        Index("ix_bookings_starts_at", "starts_at"),
+    )  # fmt: skip
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL")
+    )
+    kind: Mapped[str] = mapped_column(String(12))  # test_drive | demo
+    product_id: Mapped[str] = mapped_column(String(32))
+    branch_id: Mapped[str] = mapped_column(String(32))
+    starts_at: Mapped[datetime] = mapped_column()
+    ends_at: Mapped[datetime] = mapped_column()
+    unit: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(12), default="confirmed")  # | cancelled
+    token: Mapped[str] = mapped_column(String(43), unique=True)  # for the .ics link
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -40,13 +40,19 @@ class Profile(BaseModel):
     featured_product: str
     branches: list[Branch]
 
-    def product(self, name_or_id: str | None) -> Product:
-        """The product a prospect named (any case, by name or id), else the featured one."""
+    def find_product(self, name_or_id: str | None) -> Product | None:
+        """The product a prospect named, by name or id, in any case."""
         wanted = (name_or_id or "").casefold()
-        for product in self.products:
-            if wanted in {product.id.casefold(), product.name.casefold()}:
-                return product
-        return next(p for p in self.products if p.id == self.featured_product)
+        return next((p for p in self.products if wanted in {p.id, p.name.casefold()}), None)
+
+    def product(self, name_or_id: str | None) -> Product:
+        """The product named, else the featured one (for sentences about "a product")."""
+        found = self.find_product(name_or_id)
+        return found or next(p for p in self.products if p.id == self.featured_product)
+
+    def find_branch(self, name_or_id: str | None) -> Branch | None:
+        wanted = (name_or_id or "").casefold()
+        return next((b for b in self.branches if wanted in {b.id, b.name.casefold()}), None)
 
     def price(self, amount: int) -> str:
         return f"{self.currency}{amount:,}"

@@ -4,6 +4,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.actions import ActionRegistry
+from bot.catalog import Catalog
 from bot.conversation import ConversationService
 from bot.language import LanguageChooser
 from bot.rasa_client import RasaClient
@@ -19,3 +20,4 @@ RASA_PROCESS = web.AppKey("rasa_process", RasaProcess)
 SERVICE = web.AppKey("conversation_service", ConversationService)
 ACTIONS = web.AppKey("actions", ActionRegistry)
 LANGUAGES = web.AppKey("languages", LanguageChooser)
+CATALOG = web.AppKey("catalog", Catalog)

@@ -1,21 +1,31 @@
 """Alembic environment: runs on the connection the app hands over, or on DATABASE_URL."""
 
 import asyncio
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 
 from bot.db import create_engine
-from bot.models import Base
+from bot.models import Base, UTCDateTime
 from bot.settings import Settings
 
 target_metadata = Base.metadata
+
+
+def render_item(kind: str, obj: Any, _context: AutogenContext) -> str | Literal[False]:
+    """Migrations name plain SQLAlchemy types, so they never import the app's models."""
+    if kind == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run_on(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        render_item=render_item,
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():

@@ -122,3 +122,19 @@ async def test_the_answer_to_how_did_you_hear_is_taken_without_rasa(
     async with sessions() as session:
         lead = await leads.get_lead(session, result.lead_id)
         assert lead is not None and lead.source == "friend"
+
+
+async def test_a_bug_after_the_message_is_stored_still_gets_a_polite_reply(
+    service: ConversationService, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("a bug in a problem check")
+
+    service._problem_with = broken  # type: ignore[method-assign]
+    result = await service.handle(InboundMessage("api", "p9", "do you have the RAV4 in red?"))
+
+    assert "a person from our team will follow up" in result.replies[0].text
+    inbound, outbound = await stored(sessions, result.lead_id)
+    assert (inbound.text, inbound.status) == ("do you have the RAV4 in red?", "failed")
+    assert "a bug in a problem check" in inbound.data["error"]
+    assert outbound.text == result.replies[0].text

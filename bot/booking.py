@@ -1,0 +1,158 @@
+"""Booking test drives and demos: book, reschedule, cancel, list.
+
+A booking claims one unit of the slot (a car, a demo host) by inserting its
+row; the partial unique index on (branch, product, start, unit) among
+confirmed bookings decides races in the database, so concurrent prospects can
+never double-book, whatever the number of app replicas. There is no
+check-then-insert: a failed insert is the "slot taken" answer.
+"""
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import availability, touchpoints
+from bot.models import Booking, Conversation, Lead
+from bot.profile import Profile
+
+
+class SlotTaken(Exception):
+    """Every unit of the slot is booked."""
+
+
+class SlotClosed(Exception):
+    """No slot starts then: closed, a holiday, off the grid or too soon."""
+
+
+async def book(
+    session: AsyncSession,
+    profile: Profile,
+    lead: Lead,
+    *,
+    branch_id: str,
+    product_id: str,
+    start: datetime,
+    now: datetime,
+    language: str,
+    conversation: Conversation | None = None,
+) -> Booking:
+    """Book the slot or raise SlotClosed / SlotTaken; the caller commits."""
+    branch, product = profile.find_branch(branch_id), profile.find_product(product_id)
+    if branch is None or product is None:
+        raise SlotClosed(f"no branch {branch_id!r} or product {product_id!r}")
+    if not availability.is_slot(profile, branch, start, now):
+        raise SlotClosed(f"no {branch.id} slot at {start.isoformat()}")
+    for unit in range(product.capacity):
+        booking = Booking(
+            lead_id=lead.id,
+            conversation_id=conversation.id if conversation else None,
+            kind=profile.booking,
+            product_id=product.id,
+            branch_id=branch.id,
+            starts_at=start,
+            ends_at=start + timedelta(minutes=profile.slot_minutes),
+            unit=unit,
+            token=secrets.token_urlsafe(32),
+            language=language,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(booking)
+        except IntegrityError:
+            continue  # that unit is taken: try the next car or host
+        _record(session, lead, booking, "booked", conversation)
+        return booking
+    raise SlotTaken(f"{product.id} at {branch.id} {start.isoformat()} is full")
+
+
+async def reschedule(
+    session: AsyncSession,
+    profile: Profile,
+    lead: Lead,
+    booking: Booking,
+    start: datetime,
+    now: datetime,
+    conversation: Conversation | None = None,
+) -> Booking:
+    """Move a booking: the new slot is claimed before the old one is let go."""
+    async with session.begin_nested():
+        booking.status = "rescheduled"
+        await session.flush()
+        moved = await book(
+            session, profile, lead, branch_id=booking.branch_id, product_id=booking.product_id,
+            start=start, now=now, language=booking.language, conversation=conversation,
+        )  # fmt: skip
+    _record(session, lead, moved, "rescheduled", conversation, previous=booking)
+    return moved
+
+
+def cancel(
+    session: AsyncSession, lead: Lead, booking: Booking, conversation: Conversation | None = None
+) -> None:
+    booking.status = "cancelled"
+    _record(session, lead, booking, "cancelled", conversation)
+
+
+async def upcoming(session: AsyncSession, lead_id: int, now: datetime) -> Booking | None:
+    """The lead's next confirmed booking, the one "move it" or "cancel it" means."""
+    query = (
+        select(Booking)
+        .where(Booking.lead_id == lead_id, Booking.status == "confirmed", Booking.starts_at > now)
+        .order_by(Booking.starts_at)
+        .limit(1)
+    )
+    return await session.scalar(query)
+
+
+async def listing(
+    session: AsyncSession,
+    *,
+    day_from: datetime | None = None,
+    day_to: datetime | None = None,
+    branch_id: str | None = None,
+    status: str | None = None,
+) -> list[Booking]:
+    query = select(Booking).order_by(Booking.starts_at, Booking.id)
+    if day_from is not None:
+        query = query.where(Booking.starts_at >= day_from)
+    if day_to is not None:
+        query = query.where(Booking.starts_at < day_to)
+    if branch_id:
+        query = query.where(Booking.branch_id == branch_id)
+    if status:
+        query = query.where(Booking.status == status)
+    return list(await session.scalars(query))
+
+
+def booking_view(booking: Booking) -> dict[str, Any]:
+    return {
+        "id": booking.id,
+        "lead_id": booking.lead_id,
+        "kind": booking.kind,
+        "product_id": booking.product_id,
+        "branch_id": booking.branch_id,
+        "starts_at": booking.starts_at.isoformat(),
+        "ends_at": booking.ends_at.isoformat(),
+        "status": booking.status,
+        "language": booking.language,
+        "calendar": f"/bookings/{booking.token}.ics",
+    }
+
+
+def _record(
+    session: AsyncSession,
+    lead: Lead,
+    booking: Booking,
+    action: str,
+    conversation: Conversation | None,
+    previous: Booking | None = None,
+) -> None:
+    data = {"action": action, **booking_view(booking)}
+    data.pop("calendar")
+    if previous is not None:
+        data["previous_starts_at"] = previous.starts_at.isoformat()
+    touchpoints.record_event(session, lead, "booking", data, conversation=conversation)

@@ -1,0 +1,147 @@
+"""Availability and bookings on a real database, including a race for the last slots."""
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import availability, booking
+from bot.models import Booking, Lead
+from bot.profile import Profile
+
+ISRAEL = ZoneInfo("Asia/Jerusalem")
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Monday 10:00 in Israel
+THURSDAY = date(2026, 11, 26)
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ISRAEL)
+
+
+async def new_lead(session: AsyncSession) -> Lead:
+    lead = Lead()
+    session.add(lead)
+    await session.flush()
+    return lead
+
+
+def test_slots_follow_opening_hours_and_holidays(dealer: Profile) -> None:
+    haifa = dealer.find_branch("Haifa")
+    assert haifa is not None
+    starts = availability.slot_starts(dealer, haifa, THURSDAY)  # 09:00-18:00, 45 min
+    assert starts[0] == at(THURSDAY, 9) and starts[-1] == at(THURSDAY, 17, 15)
+    assert len(starts) == 12
+    assert availability.slot_starts(dealer, haifa, date(2026, 11, 27)) == []  # Friday: closed
+    tel_aviv = dealer.find_branch("tel_aviv")
+    assert tel_aviv is not None
+    assert availability.slot_starts(dealer, tel_aviv, date(2026, 12, 25)) == []  # holiday
+    assert availability.is_slot(dealer, haifa, at(THURSDAY, 9, 45), NOW)
+    assert not availability.is_slot(dealer, haifa, at(THURSDAY, 9, 30), NOW)  # off the grid
+    assert not availability.is_slot(dealer, haifa, NOW + timedelta(minutes=30), NOW)
+
+
+async def test_book_reschedule_cancel_and_the_timeline(
+    dealer: Profile, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions() as session:
+        lead = await new_lead(session)
+        made = await booking.book(
+            session, dealer, lead, branch_id="haifa", product_id="tucson",
+            start=at(THURSDAY, 11, 15), now=NOW, language="he",
+        )  # fmt: skip
+        moved = await booking.reschedule(session, dealer, lead, made, at(THURSDAY, 15), NOW)
+        assert (made.status, moved.status) == ("rescheduled", "confirmed")
+        assert await booking.upcoming(session, lead.id, NOW) is moved
+        booking.cancel(session, lead, moved)
+        await session.commit()
+        assert await booking.upcoming(session, lead.id, NOW) is None
+
+    async with sessions() as session:
+        rows = await booking.listing(session, branch_id="haifa")
+        assert [(b.starts_at, b.status) for b in rows] == [
+            (at(THURSDAY, 11, 15), "rescheduled"),
+            (at(THURSDAY, 15), "cancelled"),
+        ]
+
+
+async def test_a_full_slot_and_a_closed_time_are_refused(
+    dealer: Profile, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions() as session:
+        first, second = await new_lead(session), await new_lead(session)
+        await booking.book(
+            session, dealer, first, branch_id="haifa", product_id="tucson",
+            start=at(THURSDAY, 9), now=NOW, language="en",
+        )  # fmt: skip
+        with pytest.raises(booking.SlotTaken):
+            await booking.book(
+                session, dealer, second, branch_id="haifa", product_id="tucson",
+                start=at(THURSDAY, 9), now=NOW, language="en",
+            )  # fmt: skip
+        with pytest.raises(booking.SlotClosed):
+            await booking.book(
+                session, dealer, second, branch_id="haifa", product_id="tucson",
+                start=at(date(2026, 11, 27), 10), now=NOW, language="en",
+            )  # fmt: skip
+        # the Corolla has two cars: two prospects, one slot
+        for lead in (first, second):
+            await booking.book(
+                session, dealer, lead, branch_id="haifa", product_id="corolla",
+                start=at(THURSDAY, 9), now=NOW, language="en",
+            )  # fmt: skip
+        await session.commit()
+
+
+async def test_twenty_prospects_race_for_three_free_slots(
+    dealer: Profile, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    haifa = dealer.find_branch("haifa")
+    tucson = dealer.find_product("Tucson")
+    assert haifa is not None and tucson is not None
+    starts = availability.slot_starts(dealer, haifa, THURSDAY)
+    free, full = starts[:3], starts[3:]
+    async with sessions() as session:  # the rest of Thursday is already booked
+        for start in full:
+            await booking.book(
+                session, dealer, await new_lead(session), branch_id="haifa",
+                product_id="tucson", start=start, now=NOW, language="en",
+            )  # fmt: skip
+        await session.commit()
+
+    async def prospect(number: int) -> tuple[datetime, list[datetime] | None]:
+        """Book one of the three free slots; if it is gone, get the nearest alternatives."""
+        wanted = free[number % 3]
+        async with sessions() as session:
+            lead = await new_lead(session)
+            try:
+                await booking.book(
+                    session, dealer, lead, branch_id="haifa", product_id="tucson",
+                    start=wanted, now=NOW, language="en",
+                )  # fmt: skip
+                await session.commit()
+                return wanted, None
+            except booking.SlotTaken:
+                await session.rollback()
+                offer = await availability.nearest_free(session, dealer, haifa, tucson, wanted, NOW)
+                return wanted, offer
+
+    outcomes = await asyncio.gather(*(prospect(n) for n in range(20)))
+
+    booked = sorted(wanted for wanted, offer in outcomes if offer is None)
+    offered = [(wanted, offer) for wanted, offer in outcomes if offer is not None]
+    assert (booked, len(offered)) == (free, 17)  # each free slot went to exactly one prospect
+    async with sessions() as session:
+        thursday = await session.scalar(
+            select(func.count()).where(
+                Booking.starts_at >= at(THURSDAY, 0), Booking.starts_at < at(THURSDAY, 23)
+            )
+        )
+        assert thursday == 12  # one per slot, never two
+    for wanted, offer in offered:
+        # Free when offered: another of the three, if its winner had not committed yet,
+        # or the nearest on the next open days.
+        assert len(offer) == 3 and wanted not in offer
+        assert all(availability.is_slot(dealer, haifa, slot, NOW) for slot in offer)
