@@ -11,7 +11,7 @@ from aiohttp import WSMsgType, web
 
 from bot.messages import InboundMessage
 from handlers.api import turn_view
-from handlers.context import SERVICE, SETTINGS
+from handlers.context import CATALOG, SERVICE, SETTINGS
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
@@ -24,7 +24,10 @@ VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 @routes.get("/")
 @aiohttp_jinja2.template("index.html")
 async def index(request: web.Request) -> dict[str, Any]:
-    return {"base_url": request.app[SETTINGS].base_url}
+    return {
+        "base_url": request.app[SETTINGS].base_url,
+        "business": request.app[CATALOG].profile.name,
+    }
 
 
 @routes.get("/widget.js")

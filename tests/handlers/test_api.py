@@ -157,3 +157,16 @@ async def test_the_score_shown_decays_while_the_lead_is_silent(
         (-15.0, "inactive for 21 days"),  # one 14-day half-life after the first quiet week
     ]
     assert shown["score"] == 15.0
+
+
+async def test_the_demo_page_names_the_business_and_embeds_the_widget(
+    bot_without_rasa: RunningBot,
+) -> None:
+    async with bot_without_rasa.http.get(f"{bot_without_rasa.url}/") as response:
+        assert response.status == 200
+        page = await response.text()
+    assert "<h1>Chat with Carmel Motors</h1>" in page
+    assert f'<script src="{bot_without_rasa.url}/widget.js" data-open="true"></script>' in page
+    async with bot_without_rasa.http.get(f"{bot_without_rasa.url}/widget.js") as response:
+        assert response.content_type == "application/javascript"
+        assert "textContent" in await response.text()
