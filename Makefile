@@ -12,19 +12,19 @@ PYTEST_ARGS ?=
 export RASA_TELEMETRY_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-fast train lint eval bench setup browser clean
+.PHONY: run test test-fast train lint eval bench setup system-packages clean
 
 ## run: serve the web chat at http://127.0.0.1:8080/ with a local Rasa server
 run: setup
 	$(VENV)/bin/python -m bot
 
-## test: the whole suite, Rasa and browser tests included
-test: setup browser
+## test: the whole suite, Rasa, browser and PostgreSQL tests included
+test: setup system-packages
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-## test-fast: only the tests that need no Rasa server and no browser
+## test-fast: only the tests that need no Rasa server, browser or PostgreSQL
 test-fast: $(VENV)/.installed
-	$(VENV)/bin/pytest -m "not integration and not browser" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "not integration and not browser and not postgres" $(PYTEST_ARGS)
 
 ## train: retrain the Rasa model (only when nlu/, stories/, domain.yml or config.yml changed)
 train: $(MODEL)
@@ -66,10 +66,12 @@ $(MODEL): $(RASA_VENV)/.installed $(TRAINING_DATA)
 		--out models --fixed-model-name current
 	@touch $@
 
-## browser: Debian's chromium for the browser tests
-browser:
-	@command -v chromium >/dev/null || { echo "==> installing chromium (Debian package)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+## system-packages: Debian's chromium and PostgreSQL for the browser and database tests
+system-packages:
+	@missing=""; command -v chromium >/dev/null || missing="chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then echo "==> installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) models .rasa var .pytest_cache .mypy_cache .ruff_cache

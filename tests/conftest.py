@@ -4,15 +4,26 @@ Everything async runs on one session-wide event loop (pyproject.toml), so the
 Rasa server is started once per test run and shared by the integration tests.
 """
 
+import os
+import shutil
 import socket
-from collections.abc import AsyncIterator
+import subprocess
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 import pytest
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from bot.__main__ import create_app
 from bot.catalog import Catalog
@@ -43,12 +54,54 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     return Settings(_env_file=None, **(values | overrides))  # type: ignore[call-arg]
 
 
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'unit.db'}")
+def _as_postgres(*command: str) -> None:
+    """Run a PostgreSQL tool; as root, as the postgres user (initdb refuses root)."""
+    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    subprocess.run([*prefix, *command], check=True, capture_output=True, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """A throwaway PostgreSQL server (Debian's package, installed by `make test`)."""
+    initdb = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not initdb:
+        pytest.fail("PostgreSQL is missing: `make test` installs it (apt-get install postgresql)")
+    bin_dir, port = initdb[-1].parent, free_port()
+    home = Path(tempfile.mkdtemp(prefix="journeybot-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(home, "postgres")
+    data = home / "data"
+    _as_postgres(str(bin_dir / "initdb"), "-D", str(data), "-U", "bot", "-A", "trust", "--no-sync")
+    _as_postgres(
+        str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(home / "log"), "-w",
+        "-o", f"-h 127.0.0.1 -p {port} -k {home} -c fsync=off", "start",
+    )  # fmt: skip
+    yield f"postgresql+asyncpg://bot@127.0.0.1:{port}"
+    _as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """A migrated, empty database: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'unit.db'}")
+        await migrate(engine)
+        yield engine
+        await engine.dispose()
+        return
+    server = request.getfixturevalue("postgres")
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = create_engine(f"{server}/{name}")
     await migrate(engine)
     yield engine
     await engine.dispose()
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE "{name}"'))
+    await admin.dispose()
 
 
 @pytest.fixture

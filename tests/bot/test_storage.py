@@ -17,21 +17,21 @@ async def table_names(engine: AsyncEngine) -> set[str]:
         return set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
 
 
-async def test_migrations_go_up_down_and_up_again(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'stairway.db'}")
-    await migrate(engine)
-    assert {"leads", "conversations", "touchpoints"} <= await table_names(engine)
+async def test_migrations_go_up_down_and_up_again(engine: AsyncEngine) -> None:
+    tables = {"leads", "conversations", "touchpoints", "bookings"}
+    assert tables <= await table_names(engine)
     await downgrade(engine, "base")
     assert await table_names(engine) == {"alembic_version"}
     await migrate(engine)
-    assert {"leads", "conversations", "touchpoints"} <= await table_names(engine)
-    await engine.dispose()
+    assert tables <= await table_names(engine)
 
 
-async def test_sqlite_runs_in_wal_mode_with_foreign_keys(engine: AsyncEngine) -> None:
+async def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'wal.db'}")
     async with engine.connect() as connection:
         assert (await connection.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
         assert (await connection.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+    await engine.dispose()
 
 
 async def test_concurrent_first_messages_create_one_lead(
