@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     default_language: str = "en"
     max_message_chars: int = 4000
     max_request_bytes: int = 64 * 1024
+
+    @model_validator(mode="after")
+    def _external_rasa_needs_its_token(self) -> "Settings":
+        """An external Rasa only answers with its token; say so at start, not on every reply."""
+        if self.rasa_url and self.rasa_token is None:
+            raise ValueError("RASA_TOKEN is required when RASA_URL is set")
+        return self
 
     @property
     def base_url(self) -> str:

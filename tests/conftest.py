@@ -189,6 +189,8 @@ async def bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running
 @pytest.fixture
 async def bot_without_rasa(tmp_path: Path) -> AsyncIterator[RunningBot]:
     """The real app pointed at a Rasa that is down: the HTTP layer, fast."""
-    settings = make_settings(tmp_path, rasa_url=f"http://127.0.0.1:{free_port()}")
+    settings = make_settings(
+        tmp_path, rasa_url=f"http://127.0.0.1:{free_port()}", rasa_token="test-rasa-token"
+    )
     async for running in serve(settings):
         yield running

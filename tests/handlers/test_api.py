@@ -1,13 +1,14 @@
 """The HTTP layer of the real app, with Rasa down: auth, bad input, health."""
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from bot.models import Lead, Touchpoint
 from handlers.context import RASA_TOKEN, SESSIONS
-from tests.conftest import OPS_TOKEN, RunningBot
+from tests.conftest import OPS_TOKEN, RunningBot, make_settings
 
 
 async def test_ops_api_refuses_requests_without_or_with_a_wrong_token(
@@ -170,3 +171,8 @@ async def test_the_demo_page_names_the_business_and_embeds_the_widget(
     async with bot_without_rasa.http.get(f"{bot_without_rasa.url}/widget.js") as response:
         assert response.content_type == "application/javascript"
         assert "textContent" in await response.text()
+
+
+def test_an_external_rasa_without_its_token_is_refused_at_start(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="RASA_TOKEN is required when RASA_URL is set"):
+        make_settings(tmp_path, rasa_url="http://127.0.0.1:5005")
