@@ -95,7 +95,8 @@ async def rasa(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        client_max_size=settings.max_request_bytes, middlewares=[json_errors, ops_auth]
+        client_max_size=settings.max_action_request_bytes,  # read_body keeps the public limit
+        middlewares=[json_errors, ops_auth],
     )
     app[SETTINGS] = settings
     app.cleanup_ctx.extend([storage, rasa])

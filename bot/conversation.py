@@ -230,9 +230,8 @@ class ConversationService:
         """Keep the stored score current for listing; the ops API recomputes it on read."""
         lead = turn.lead
         await turn.session.flush()
-        result = scoring.score_lead(
-            lead, await leads.timeline(turn.session, lead.id), datetime.now(UTC)
-        )
+        inbound = await leads.inbound_intents(turn.session, lead.id)
+        result = scoring.score_lead(lead, inbound, datetime.now(UTC))
         lead.score, lead.score_reasons, lead.zombie = result.total, result.as_list(), result.zombie
 
     def _say(self, turn: Turn, key: str, **params: Any) -> OutboundMessage:

@@ -50,6 +50,16 @@ async def timeline(session: AsyncSession, lead_id: int) -> list[Touchpoint]:
     return list(await session.scalars(query))
 
 
+async def inbound_intents(session: AsyncSession, lead_id: int) -> list[tuple[datetime, str | None]]:
+    """(time, intent) of every inbound message: all the score needs, without the texts."""
+    rows = await session.execute(
+        select(Touchpoint.created_at, Touchpoint.intent)
+        .where(Touchpoint.lead_id == lead_id, Touchpoint.direction == "in")
+        .order_by(Touchpoint.id)
+    )
+    return [(row.created_at, row.intent) for row in rows]
+
+
 def touchpoint_view(touchpoint: Touchpoint) -> dict[str, Any]:
     return {
         "id": touchpoint.id,
@@ -74,7 +84,7 @@ def lead_view(lead: Lead, touchpoints: list[Touchpoint], now: datetime) -> dict[
 
     The score is computed for ``now``, so a lead gone quiet shows its decay.
     """
-    current = scoring.score_lead(lead, touchpoints, now)
+    current = scoring.score_lead(lead, scoring.inbound_of(touchpoints), now)
     return {
         "id": lead.id,
         "stage": lead.stage,

@@ -79,10 +79,13 @@ def score(
     return Score(round(total, 1), reasons, zombie)
 
 
-def score_lead(lead: Lead, timeline: list[Touchpoint], now: datetime) -> Score:
-    """The lead's score now: from its contact details and inbound messages."""
-    inbound = [(t.created_at, t.intent) for t in timeline if t.direction == "in"]
+def score_lead(lead: Lead, inbound: list[tuple[datetime, str | None]], now: datetime) -> Score:
+    """The lead's score now, from its contact details and its inbound (time, intent)."""
     return score({"name": lead.name, "phone": lead.phone, "email": lead.email}, inbound, now)
+
+
+def inbound_of(timeline: list[Touchpoint]) -> list[tuple[datetime, str | None]]:
+    return [(t.created_at, t.intent) for t in timeline if t.direction == "in"]
 
 
 def _visits(inbound: list[tuple[datetime, str | None]]) -> int:

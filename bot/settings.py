@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     default_language: str = "en"
     max_message_chars: int = 4000
     max_request_bytes: int = 64 * 1024
+    # Rasa posts the whole tracker and domain to the action webhook: a long
+    # conversation easily passes 64 KiB, so that one route gets more room.
+    max_action_request_bytes: int = 16 * 1024 * 1024
 
     @model_validator(mode="after")
     def _external_rasa_needs_its_token(self) -> "Settings":

@@ -69,8 +69,12 @@ async def read_body(request: web.Request, model: type[Model]) -> Model:
 
     Invalid UTF-8, binary and malformed JSON all end here as one clear 400.
     """
+    raw = await request.read()
+    limit = request.app[SETTINGS].max_request_bytes
+    if len(raw) > limit:
+        raise ApiError(413, f"request body over {limit} bytes")
     try:
-        return model.model_validate_json(await request.read())
+        return model.model_validate_json(raw)
     except ValidationError as error:
         details = error.errors(include_url=False, include_context=False, include_input=False)
         raise ApiError(400, "invalid request body", details=details) from error

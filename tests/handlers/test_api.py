@@ -176,3 +176,16 @@ async def test_the_demo_page_names_the_business_and_embeds_the_widget(
 def test_an_external_rasa_without_its_token_is_refused_at_start(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="RASA_TOKEN is required when RASA_URL is set"):
         make_settings(tmp_path, rasa_url="http://127.0.0.1:5005")
+
+
+async def test_rasa_may_post_a_long_conversations_tracker_to_the_action_webhook(
+    bot_without_rasa: RunningBot,
+) -> None:
+    """Rasa sends the whole tracker; after many turns it is far over the public 64 KiB."""
+    bot = bot_without_rasa
+    events = [{"event": "user", "text": "x" * 500, "parse_data": {}} for _ in range(400)]
+    body = {"next_action": "action_greet", "sender_id": "someone", "tracker": {"events": events}}
+    url = f"{bot.url}/webhooks/rasa/actions"
+    async with bot.http.post(url, params={"token": bot.app[RASA_TOKEN]}, json=body) as response:
+        assert response.status == 200, await response.text()
+        assert (await response.json())["responses"][0]["custom"]["key"] == "greet"
