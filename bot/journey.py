@@ -14,7 +14,6 @@ from bot import touchpoints
 from bot.models import Conversation, Lead
 
 STAGES = ("awareness", "consideration", "decision", "retention", "advocacy")
-INITIAL_STAGE = "awareness"
 
 STAGE_BY_INTENT = {
     "ask_price": "consideration",

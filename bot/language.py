@@ -10,7 +10,6 @@ that policy is ``choose``.
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
 SUPPORTED_LANGUAGES = ("en", "he", "ar", "fa", "ro")
-RTL_LANGUAGES = frozenset({"he", "ar", "fa"})
 LINGUA = {
     Language.ENGLISH: "en",
     Language.HEBREW: "he",

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.journey import stage_after
+from bot.journey import STAGE_BY_INTENT, STAGES, stage_after
 
 
 @pytest.mark.parametrize(
@@ -25,3 +25,8 @@ from bot.journey import stage_after
 )
 def test_stage_after(current: str, intent: str | None, expected: str) -> None:
     assert stage_after(current, intent) == expected
+
+
+def test_the_intent_rules_reach_every_stage_but_the_starting_one() -> None:
+    """Awareness is where leads start; no question sends a lead back there."""
+    assert set(STAGES) - set(STAGE_BY_INTENT.values()) == {"awareness"}
