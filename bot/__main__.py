@@ -5,6 +5,7 @@ services are built here and handed to the adapters in ``handlers/``.
 """
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import AsyncIterator
 
@@ -13,10 +14,12 @@ import jinja2
 import structlog
 from aiohttp import web
 
-from bot.actions import default_registry
+from bot.actions import Services, default_registry
 from bot.catalog import Catalog
+from bot.clock import Clock
 from bot.conversation import ConversationService
 from bot.db import create_engine, migrate, session_factory
+from bot.followups import Runner
 from bot.language import LanguageChooser
 from bot.logs import configure_logging
 from bot.profile import load_profile
@@ -27,7 +30,9 @@ from handlers import api, bookings, rasa_actions, webchat
 from handlers.context import (
     ACTIONS,
     CATALOG,
+    CLOCK,
     ENGINE,
+    FOLLOWUPS,
     LANGUAGES,
     RASA,
     RASA_PROCESS,
@@ -74,14 +79,15 @@ async def rasa(app: web.Application) -> AsyncIterator[None]:
     )
     app[RASA_TOKEN] = token
     app[RASA] = client
-    app[ACTIONS] = default_registry(app[SESSIONS])
     app[CATALOG] = Catalog.load(load_profile(settings.business_profile), settings.default_language)
+    app[ACTIONS] = default_registry(app[SESSIONS], Services(app[CATALOG], app[CLOCK]))
     app[LANGUAGES] = await asyncio.to_thread(LanguageChooser)  # loads models: ~1.5 s
     app[SERVICE] = ConversationService(
         app[SESSIONS],
         client,
         app[CATALOG],
         app[LANGUAGES],
+        clock=app[CLOCK],
         default_language=settings.default_language,
         max_message_chars=settings.max_message_chars,
     )
@@ -93,13 +99,36 @@ async def rasa(app: web.Application) -> AsyncIterator[None]:
         await process.stop()
 
 
-def create_app(settings: Settings) -> web.Application:
+async def followup_runner(app: web.Application) -> AsyncIterator[None]:
+    """Send due reminders, NPS questions and nudges every few seconds, in the background."""
+    runner = Runner(app[SESSIONS], app[CATALOG], app[CLOCK], senders={"web": webchat.deliver(app)})
+    app[FOLLOWUPS] = runner
+    interval = app[SETTINGS].followup_interval_seconds
+
+    async def loop() -> None:
+        while True:
+            try:
+                await runner.run_due()
+            except Exception:  # a bad row or a database restart must not stop the loop
+                log.exception("followups.run_failed")
+            await asyncio.sleep(interval)
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+    """The whole app; tests pass a ManualClock to move time for bookings and follow-ups."""
     app = web.Application(
         client_max_size=settings.max_action_request_bytes,  # read_body keeps the public limit
         middlewares=[json_errors, ops_auth],
     )
     app[SETTINGS] = settings
-    app.cleanup_ctx.extend([storage, rasa])
+    app[CLOCK] = clock or Clock()
+    app.cleanup_ctx.extend([storage, rasa, followup_runner])
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.PackageLoader("handlers.webchat", "templates"),

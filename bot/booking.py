@@ -39,8 +39,12 @@ async def book(
     now: datetime,
     language: str,
     conversation: Conversation | None = None,
+    event: str | None = "booked",
 ) -> Booking:
-    """Book the slot or raise SlotClosed / SlotTaken; the caller commits."""
+    """Book the slot or raise SlotClosed / SlotTaken; the caller commits.
+
+    ``event`` is the action recorded on the lead's timeline (None: the caller records it).
+    """
     branch, product = profile.find_branch(branch_id), profile.find_product(product_id)
     if branch is None or product is None:
         raise SlotClosed(f"no branch {branch_id!r} or product {product_id!r}")
@@ -64,7 +68,8 @@ async def book(
                 session.add(booking)
         except IntegrityError:
             continue  # that unit is taken: try the next car or host
-        _record(session, lead, booking, "booked", conversation)
+        if event:
+            _record(session, lead, booking, event, conversation)
         return booking
     raise SlotTaken(f"{product.id} at {branch.id} {start.isoformat()} is full")
 
@@ -85,6 +90,7 @@ async def reschedule(
         moved = await book(
             session, profile, lead, branch_id=booking.branch_id, product_id=booking.product_id,
             start=start, now=now, language=booking.language, conversation=conversation,
+            event=None,
         )  # fmt: skip
     _record(session, lead, moved, "rescheduled", conversation, previous=booking)
     return moved

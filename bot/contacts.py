@@ -40,7 +40,7 @@ def email(raw: str) -> str | None:
 
 
 def name(raw: str) -> str | None:
-    value = " ".join(raw.split()).strip(".,;!?")
+    value = " ".join(raw.split()).strip(".,;!?،؛")
     if not value or len(value) > 100 or any(ch.isdigit() or ch in "@<>" for ch in value):
         return None
     return value[:1].upper() + value[1:]

@@ -9,6 +9,7 @@
 7. persist the outbound touchpoints; the channel adapter then delivers them.
 """
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,10 +18,11 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import acquisition, contacts, journey, leads, scoring, touchpoints
+from bot import acquisition, contacts, followups, journey, leads, scoring, touchpoints
 from bot.catalog import Catalog
+from bot.clock import Clock
 from bot.language import LanguageChooser
-from bot.messages import Button, InboundMessage, OutboundMessage, TurnResult
+from bot.messages import Attachment, Button, InboundMessage, OutboundMessage, TurnResult
 from bot.models import Conversation, Lead, Touchpoint
 from bot.rasa_client import RasaClient, RasaTurn, RasaUnavailable
 
@@ -34,6 +36,9 @@ NEXT_STEP_PAYLOAD = {
     "advocacy": "/ask_referral",
 }
 
+# A button's payload: Rasa's "/intent{...}" or our "source:instagram", "nps:9".
+PAYLOAD = re.compile(r"^(?:/\w+(?:\{.*\})?|[a-z]+:[\w-]+)$", re.DOTALL)
+
 
 def clean_text(text: str) -> str:
     """Drop control and invalid characters (NUL, escapes, lone surrogates); keep line breaks.
@@ -43,6 +48,15 @@ def clean_text(text: str) -> str:
     """
     kept = (ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in {"Cc", "Cs"})
     return "".join(kept).strip()
+
+
+def _reply_data(reply: OutboundMessage) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if reply.buttons:
+        data["buttons"] = [b.payload for b in reply.buttons]
+    if reply.attachment:
+        data["attachment"] = reply.attachment.url
+    return data
 
 
 @dataclass
@@ -70,6 +84,7 @@ class ConversationService:
         catalog: Catalog,
         languages: LanguageChooser,
         *,
+        clock: Clock,
         default_language: str,
         max_message_chars: int,
     ) -> None:
@@ -77,6 +92,7 @@ class ConversationService:
         self.rasa = rasa
         self.catalog = catalog
         self.languages = languages
+        self.clock = clock
         self.default_language = default_language
         self.max_message_chars = max_message_chars
 
@@ -96,8 +112,7 @@ class ConversationService:
             for reply in turn.replies:
                 touchpoints.record(
                     session, turn.conversation, direction="out", author="bot", text=reply.text,
-                    language=turn.language, stage=turn.lead.stage,
-                    data={"buttons": [b.payload for b in reply.buttons]} if reply.buttons else {},
+                    language=turn.language, stage=turn.lead.stage, data=_reply_data(reply),
                 )  # fmt: skip
             turn.inbound.processed_at = datetime.now(UTC)
             await session.commit()
@@ -108,7 +123,10 @@ class ConversationService:
         conversation = await leads.conversation_for(session, message.channel, message.sender)
         lead = conversation.lead
         language = self.languages.choose(
-            text, message.language_hint, lead.language, self.default_language
+            "" if PAYLOAD.match(text) else text,  # a button says nothing about the language
+            message.language_hint,
+            lead.language,
+            self.default_language,
         )
         inbound = touchpoints.record(
             session, conversation, direction="in", author="prospect", text=text,
@@ -135,6 +153,8 @@ class ConversationService:
             turn.inbound.status = "done"
             turn.replies.append(self._with_next_step(turn, self._say(turn, "source_thanks")))
             return
+        if await self._nps_answer(turn):
+            return
         try:
             rasa_turn = await self.rasa.send(
                 sender=str(turn.conversation.id),
@@ -148,7 +168,24 @@ class ConversationService:
             turn.inbound.data = turn.inbound.data | {"error": str(error)}
             turn.replies.append(self._say(turn, "rasa_unavailable"))
             return
+        await turn.session.refresh(turn.lead)  # Rasa's actions may have saved details on it
         await self._understood(turn, rasa_turn)
+
+    async def _nps_answer(self, turn: Turn) -> bool:
+        """A 0-10 right after the bot asked "would you recommend us?" is the answer."""
+        score = followups.nps_score(turn.text)
+        if score is None:
+            return False
+        now = self.clock.now()
+        question = await followups.open_nps_question(turn.session, turn.lead.id, now)
+        if question is None:
+            return False
+        key = followups.record_nps(turn.session, question, turn.lead, score, turn.conversation)
+        turn.inbound.status = "done"
+        turn.inbound.data = turn.inbound.data | {"nps": score}
+        turn.replies.append(self._with_next_step(turn, self._say(turn, key)))
+        await self._rescore(turn)
+        return True
 
     async def _understood(self, turn: Turn, rasa_turn: RasaTurn) -> None:
         """Step 6 and the words: stage, contacts, score, replies, next step, source question."""
@@ -235,7 +272,8 @@ class ConversationService:
         lead.score, lead.score_reasons, lead.zombie = result.total, result.as_list(), result.zombie
 
     def _say(self, turn: Turn, key: str, **params: Any) -> OutboundMessage:
-        return OutboundMessage(self.catalog.render(key, turn.language, turn.stage_before, **params))
+        text = self.catalog.render(key, turn.language, turn.stage_before, **params)
+        return OutboundMessage(text, key=key)
 
     def _render(
         self, turn: Turn, message: dict[str, Any], product: str | None, details: dict[str, str]
@@ -248,18 +286,24 @@ class ConversationService:
         text = self._say(turn, key, **params).text if key else str(message.get("text", ""))
         buttons = tuple(
             Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
-            for b in message.get("buttons") or []
+            for b in (message.get("buttons") or custom.get("buttons") or [])
         )
-        return OutboundMessage(text=text, buttons=buttons)
+        attached = custom.get("attachment")
+        attachment = Attachment(**attached) if isinstance(attached, dict) else None
+        return OutboundMessage(text, buttons, attachment, key=key)
 
     def _with_next_step(self, turn: Turn, reply: OutboundMessage) -> OutboundMessage:
-        """Every answer ends with the next best step for the stage the prospect is now in."""
+        """Every answer ends with the next best step for the stage the prospect is now in,
+        unless it offers its own choices (models, times) or is part of a booking."""
+        if reply.buttons or (reply.key or "").startswith("booking."):
+            return reply
         stage = turn.lead.stage
         payload = NEXT_STEP_PAYLOAD[stage]
         if any(b.payload == payload for b in reply.buttons):
             return reply
         title = self.catalog.render(f"next_step.{stage}", turn.language)
-        return OutboundMessage(reply.text, (*reply.buttons, Button(title, payload)))
+        buttons = (*reply.buttons, Button(title, payload))
+        return OutboundMessage(reply.text, buttons, reply.attachment, reply.key)
 
     def _source_question(self, turn: Turn) -> OutboundMessage:
         buttons = tuple(

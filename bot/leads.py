@@ -37,6 +37,15 @@ async def conversation_for(session: AsyncSession, channel: str, external_id: str
         return found
 
 
+async def find_conversation(
+    session: AsyncSession, channel: str, external_id: str
+) -> Conversation | None:
+    query = select(Conversation).where(
+        Conversation.channel == channel, Conversation.external_id == external_id
+    )
+    return await session.scalar(query)
+
+
 async def get_lead(session: AsyncSession, lead_id: int) -> Lead | None:
     return await session.get(Lead, lead_id)
 

@@ -22,15 +22,35 @@ class InboundMessage:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file that goes with a message: a link on the web, a document on Telegram."""
+
+    kind: str  # calendar
+    title: str
+    url: str  # relative to the app's base URL
+    filename: str
+
+
+@dataclass(frozen=True)
 class OutboundMessage:
     text: str
     buttons: tuple[Button, ...] = ()
+    attachment: Attachment | None = None
+    key: str | None = None  # the catalog key it was said from: channels may add native widgets
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "text": self.text,
             "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons],
         }
+        if self.attachment is not None:
+            data["attachment"] = {
+                "kind": self.attachment.kind,
+                "title": self.attachment.title,
+                "url": self.attachment.url,
+                "filename": self.attachment.filename,
+            }
+        return data
 
 
 @dataclass(frozen=True)

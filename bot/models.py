@@ -140,3 +140,27 @@ class Booking(Base):
     language: Mapped[str] = mapped_column(String(8), default="en")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class FollowUp(Base):
+    """A message the bot sends on its own at a set time: a reminder before a booking,
+    the NPS question after it, a nudge for a booking left half-way. Stored, so a
+    restart loses none; ``key`` makes scheduling the same follow-up twice a no-op."""
+
+    __tablename__ = "followups"
+    __table_args__ = (Index("ix_followups_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    booking_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bookings.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(12))  # reminder | nps | nudge
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    due_at: Mapped[datetime] = mapped_column()
+    # pending | sent | answered | cancelled | skipped | failed
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    sent_at: Mapped[datetime | None] = mapped_column()
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

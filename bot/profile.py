@@ -18,6 +18,10 @@ class Product(BaseModel):
     name: str
     price: int
     capacity: int = Field(default=1, ge=1, description="parallel bookings per slot")
+    aliases: list[str] = Field(default=[], description="how prospects write it, any language")
+
+    def names(self) -> list[str]:
+        return [self.id, self.name, *self.aliases]
 
 
 class Branch(BaseModel):
@@ -28,6 +32,10 @@ class Branch(BaseModel):
     timezone: str
     hours: dict[str, str] = Field(description="day (mon..sun) -> 'HH:MM-HH:MM'")
     holidays: list[str] = []
+    aliases: list[str] = Field(default=[], description="how prospects write it, any language")
+
+    def names(self) -> list[str]:
+        return [self.id, self.name, *self.aliases]
 
 
 class Profile(BaseModel):
@@ -43,7 +51,7 @@ class Profile(BaseModel):
     def find_product(self, name_or_id: str | None) -> Product | None:
         """The product a prospect named, by name or id, in any case."""
         wanted = (name_or_id or "").casefold()
-        return next((p for p in self.products if wanted in {p.id, p.name.casefold()}), None)
+        return next((p for p in self.products if wanted in _folded(p.names())), None)
 
     def product(self, name_or_id: str | None) -> Product:
         """The product named, else the featured one (for sentences about "a product")."""
@@ -52,10 +60,14 @@ class Profile(BaseModel):
 
     def find_branch(self, name_or_id: str | None) -> Branch | None:
         wanted = (name_or_id or "").casefold()
-        return next((b for b in self.branches if wanted in {b.id, b.name.casefold()}), None)
+        return next((b for b in self.branches if wanted in _folded(b.names())), None)
 
     def price(self, amount: int) -> str:
         return f"{self.currency}{amount:,}"
+
+
+def _folded(names: list[str]) -> set[str]:
+    return {name.casefold() for name in names}
 
 
 def load_profile(name: str) -> Profile:

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     # Rasa posts the whole tracker and domain to the action webhook: a long
     # conversation easily passes 64 KiB, so that one route gets more room.
     max_action_request_bytes: int = 16 * 1024 * 1024
+    followup_interval_seconds: float = 15.0  # how often due reminders and nudges are sent
 
     @model_validator(mode="after")
     def _external_rasa_needs_its_token(self) -> "Settings":

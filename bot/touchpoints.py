@@ -78,3 +78,17 @@ async def previous_inbound(session: AsyncSession, current: Touchpoint) -> Touchp
         .limit(1)
     )
     return await session.scalar(query)
+
+
+async def queued(session: AsyncSession, conversation_id: int) -> list[Touchpoint]:
+    """Messages the bot sent while the prospect was not connected, oldest first."""
+    query = (
+        select(Touchpoint)
+        .where(
+            Touchpoint.conversation_id == conversation_id,
+            Touchpoint.direction == "out",
+            Touchpoint.status == "queued",
+        )
+        .order_by(Touchpoint.id)
+    )
+    return list(await session.scalars(query))

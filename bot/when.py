@@ -101,7 +101,8 @@ def numeric_date(text: str, today: date) -> date | None:
 def relative_day(text: str) -> tuple[int | None, str]:
     for offset in (2, 1, 0):  # longest phrases first: "day after tomorrow" holds "tomorrow"
         for word in RELATIVE_DAYS[offset]:
-            if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text):
+            # Hebrew and Arabic glue "to", "and", "in" to the word: "למחרתיים", "لبعد بكرة".
+            if re.search(rf"(?<!\w)(?:[ולב]|[لوب])?{re.escape(word)}(?!\w)", text):
                 return offset, text.replace(word, " ")
     return None, text
 

@@ -5,7 +5,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.actions import ActionRegistry
 from bot.catalog import Catalog
+from bot.clock import Clock
 from bot.conversation import ConversationService
+from bot.followups import Runner
 from bot.language import LanguageChooser
 from bot.rasa_client import RasaClient
 from bot.rasa_process import RasaProcess
@@ -21,3 +23,5 @@ SERVICE = web.AppKey("conversation_service", ConversationService)
 ACTIONS = web.AppKey("actions", ActionRegistry)
 LANGUAGES = web.AppKey("languages", LanguageChooser)
 CATALOG = web.AppKey("catalog", Catalog)
+CLOCK = web.AppKey("clock", Clock)
+FOLLOWUPS = web.AppKey("followups", Runner)

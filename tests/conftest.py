@@ -12,7 +12,9 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -26,7 +28,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from bot.__main__ import create_app
+from bot.actions import Services
 from bot.catalog import Catalog
+from bot.clock import Clock, ManualClock
 from bot.conversation import ConversationService
 from bot.db import create_engine, migrate, session_factory
 from bot.language import LanguageChooser
@@ -35,6 +39,20 @@ from bot.rasa_client import RasaClient
 from bot.settings import Settings
 
 OPS_TOKEN = "test-ops-token"
+
+
+def monday_morning() -> datetime:
+    """08:00 in Israel on a Monday at least a week ahead, with no holiday in that week:
+    "tomorrow at 11" is then a Tuesday with the showrooms open, whenever the tests run."""
+    zone = ZoneInfo("Asia/Jerusalem")
+    holidays = {h for name in ("car_dealer", "software") for b in load_profile(name).branches
+                for h in b.holidays}  # fmt: skip
+    day = datetime.now(zone).date() + timedelta(days=7)
+    while day.weekday() != 0 or any(
+        (day + timedelta(days=n)).isoformat() in holidays for n in range(8)
+    ):
+        day += timedelta(days=1)
+    return datetime.combine(day, time(8), zone)
 
 
 def free_port() -> int:
@@ -133,6 +151,17 @@ def dealer() -> Profile:
 
 
 @pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(monday_morning())
+
+
+@pytest.fixture
+def services(dealer: Profile, clock: ManualClock) -> Services:
+    """What custom actions need: the car dealer's catalog in English and a hand-set clock."""
+    return Services(Catalog.load(dealer, "en"), clock)
+
+
+@pytest.fixture
 def service(
     sessions: async_sessionmaker[AsyncSession],
     dead_rasa: RasaClient,
@@ -144,6 +173,7 @@ def service(
         dead_rasa,
         Catalog.load(dealer, "en"),
         languages,
+        clock=Clock(),
         default_language="en",
         max_message_chars=50,
     )
@@ -169,8 +199,8 @@ class RunningBot:
             return await resp.json()  # type: ignore[no-any-return]
 
 
-async def serve(settings: Settings) -> AsyncIterator[RunningBot]:
-    app = create_app(settings)
+async def serve(settings: Settings, clock: Clock | None = None) -> AsyncIterator[RunningBot]:
+    app = create_app(settings, clock)
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
@@ -181,8 +211,13 @@ async def serve(settings: Settings) -> AsyncIterator[RunningBot]:
 
 @pytest.fixture(scope="session")
 async def bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningBot]:
-    """The real app with its own managed Rasa server on the trained model (~40 s to start)."""
-    async for running in serve(make_settings(tmp_path_factory.mktemp("live"))):
+    """The real app with its own managed Rasa server on the trained model (~40 s to start).
+
+    Its clock is a ManualClock on a Monday morning (tests move it to see follow-ups);
+    the follow-up runner is left to the tests, which call it after moving the clock.
+    """
+    settings = make_settings(tmp_path_factory.mktemp("live"), followup_interval_seconds=3600)
+    async for running in serve(settings, ManualClock(monday_morning())):
         yield running
 
 

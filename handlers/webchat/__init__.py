@@ -1,7 +1,14 @@
-"""The web chat: a demo page, the embeddable widget script and its WebSocket."""
+"""The web chat: a demo page, the embeddable widget script and its WebSocket.
+
+Open sockets are kept per visitor so the follow-up runner can push a reminder
+to an open widget; messages sent while the visitor was away wait in the
+conversation (status "queued") and are shown when the widget connects again.
+"""
 
 import json
 import re
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -9,9 +16,11 @@ import aiohttp_jinja2
 import structlog
 from aiohttp import WSMsgType, web
 
-from bot.messages import InboundMessage
+from bot import leads, touchpoints
+from bot.messages import InboundMessage, OutboundMessage
+from bot.models import Conversation
 from handlers.api import turn_view
-from handlers.context import CATALOG, SERVICE, SETTINGS
+from handlers.context import CATALOG, SERVICE, SESSIONS, SETTINGS
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
@@ -19,6 +28,22 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 # The visitor id is the widget's random UUID kept in localStorage; it is the
 # visitor's only credential, so anything that does not look like one is refused.
 VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+Sockets = defaultdict[str, set[web.WebSocketResponse]]
+SOCKETS = web.AppKey("web_sockets", Sockets)
+
+
+def deliver(app: web.Application) -> Callable[[Conversation, OutboundMessage], Awaitable[bool]]:
+    """The web channel's sender for follow-ups: push to the visitor's open widgets, if any."""
+    sockets: Sockets = defaultdict(set)
+    app[SOCKETS] = sockets
+
+    async def send(conversation: Conversation, message: OutboundMessage) -> bool:
+        sockets = [ws for ws in app[SOCKETS].get(conversation.external_id, ()) if not ws.closed]
+        for ws in sockets:
+            await ws.send_json({"type": "reply", **message.as_dict()})
+        return bool(sockets)
+
+    return send
 
 
 @routes.get("/")
@@ -48,12 +73,31 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=settings.max_request_bytes)
     await ws.prepare(request)
     language_hint = request.query.get("lang")
-    async for frame in ws:
-        if frame.type == WSMsgType.TEXT:
-            await _answer(request, ws, visitor, frame.data, language_hint)
-        elif frame.type == WSMsgType.BINARY:
-            await ws.send_json({"type": "error", "error": "binary messages are not supported"})
+    sockets = request.app[SOCKETS][visitor] if SOCKETS in request.app else set()
+    sockets.add(ws)
+    try:
+        await _send_queued(request, ws, visitor)
+        async for frame in ws:
+            if frame.type == WSMsgType.TEXT:
+                await _answer(request, ws, visitor, frame.data, language_hint)
+            elif frame.type == WSMsgType.BINARY:
+                await ws.send_json({"type": "error", "error": "binary messages are not supported"})
+    finally:
+        sockets.discard(ws)
     return ws
+
+
+async def _send_queued(request: web.Request, ws: web.WebSocketResponse, visitor: str) -> None:
+    """What the bot sent while the visitor was away (a reminder, the NPS question)."""
+    async with request.app[SESSIONS]() as session:
+        conversation = await leads.find_conversation(session, "web", visitor)
+        if conversation is None:
+            return
+        for waiting in await touchpoints.queued(session, conversation.id):
+            reply = waiting.data.get("reply") or {"text": waiting.text, "buttons": []}
+            await ws.send_json({"type": "reply", **reply})
+            waiting.status = "done"
+        await session.commit()
 
 
 async def _answer(

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import leads, touchpoints
-from bot.actions import ActionRejected, UnknownAction, default_registry
+from bot.actions import ActionRejected, Services, UnknownAction, default_registry
 
 
 def request(action: str, sender_id: str) -> dict[str, object]:
@@ -31,33 +31,33 @@ async def conversation_with_messages(
 
 
 async def test_first_visit_gets_the_plain_greeting(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], services: Services
 ) -> None:
     sender = await conversation_with_messages(sessions, timedelta(0))
-    result = await default_registry(sessions).run(request("action_greet", sender))
+    result = await default_registry(sessions, services).run(request("action_greet", sender))
     assert result == {"events": [], "responses": [{"custom": {"key": "greet", "params": {}}}]}
 
 
 async def test_a_prospect_back_after_hours_is_welcomed_back(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], services: Services
 ) -> None:
     sender = await conversation_with_messages(sessions, timedelta(hours=5), timedelta(0))
-    result = await default_registry(sessions).run(request("action_greet", sender))
+    result = await default_registry(sessions, services).run(request("action_greet", sender))
     assert result["responses"][0]["custom"]["key"] == "greet_returning"
 
 
 async def test_two_hellos_in_a_row_are_not_a_return_visit(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], services: Services
 ) -> None:
     sender = await conversation_with_messages(sessions, timedelta(minutes=2), timedelta(0))
-    result = await default_registry(sessions).run(request("action_greet", sender))
+    result = await default_registry(sessions, services).run(request("action_greet", sender))
     assert result["responses"][0]["custom"]["key"] == "greet"
 
 
 async def test_unknown_action_and_malformed_requests_are_refused(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], services: Services
 ) -> None:
-    registry = default_registry(sessions)
+    registry = default_registry(sessions, services)
     with pytest.raises(UnknownAction):
         await registry.run(request("action_nope", "1"))
     with pytest.raises(ActionRejected):
@@ -65,9 +65,9 @@ async def test_unknown_action_and_malformed_requests_are_refused(
 
 
 async def test_a_sender_that_is_not_our_conversation_still_gets_greeted(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], services: Services
 ) -> None:
     """Rasa used directly (rasa shell, its REST channel) has sender ids we do not know."""
     for sender in ("999", "rasa-shell-user"):
-        result = await default_registry(sessions).run(request("action_greet", sender))
+        result = await default_registry(sessions, services).run(request("action_greet", sender))
         assert result["responses"][0]["custom"]["key"] == "greet"

@@ -47,7 +47,10 @@ def test_translations_use_the_same_placeholders(profile: Profile) -> None:
 
 def test_every_key_renders_in_every_language_and_stage(profile: Profile) -> None:
     catalog = Catalog.load(profile, "en")
-    params = {"length": 5000, "limit": 4000, "details": "Dana"}
+    params = {
+        "length": 5000, "limit": 4000, "details": "Dana", "name": "Dana", "branch": "Haifa",
+        "address": "40 HaHistadrut Blvd", "when": "Tue 24.11, 11:00", "wanted": "Tue 24.11",
+    }  # fmt: skip
     for key in english_keys(profile):
         for language in SUPPORTED_LANGUAGES:
             for stage in ("awareness", "consideration", "decision", "retention", "advocacy"):

@@ -1,14 +1,16 @@
 """The web chat widget in Debian's chromium, driven by Playwright, against the real bot."""
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 from sqlalchemy import select
 
-from bot.models import Conversation
-from handlers.context import SESSIONS
+from bot.clock import ManualClock
+from bot.models import Booking, Conversation
+from handlers.context import CLOCK, FOLLOWUPS, SESSIONS
 from tests.conftest import RunningBot
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -106,3 +108,40 @@ async def test_a_hebrew_visitor_reads_right_to_left(bot: RunningBot, page: Page)
     assert direction == "rtl"
     buttons = page.locator(".jb-buttons button")
     assert await buttons.count() >= 1  # the next best step
+
+
+async def test_booking_in_the_widget_with_buttons_and_a_reminder_pushed_live(
+    bot: RunningBot, page: Page
+) -> None:
+    await page.goto(f"{bot.url}/")
+    await send(page, "my name is Avi, 052-555-4321")
+    await expect(page.locator(".jb-bot").first).to_be_visible(timeout=20000)
+    await send(page, "I want to test drive the Octavia in Tel Aviv")
+    times = page.locator(".jb-buttons").last.locator("button")
+    await expect(times).to_have_count(4, timeout=20000)
+    await times.nth(3).click()  # a few hours ahead at least: there is time for a reminder
+    link = page.locator("a.jb-attachment")
+    await expect(link).to_be_visible(timeout=20000)
+    href = await link.get_attribute("href")
+    assert href and href.startswith(f"{bot.url}/bookings/") and href.endswith(".ics")
+    invite = await page.request.get(href)
+    assert invite.ok and "BEGIN:VEVENT" in await invite.text()
+
+    # Before the drive, the reminder reaches the open widget without a reload.
+    clock = bot.app[CLOCK]
+    assert isinstance(clock, ManualClock)
+    visitor = await page.evaluate("localStorage.getItem('journeybot.visitor')")
+    async with bot.app[SESSIONS]() as session:
+        conversation = await session.scalar(
+            select(Conversation).where(Conversation.external_id == visitor)
+        )
+        assert conversation is not None
+        made = await session.scalar(select(Booking).where(Booking.lead_id == conversation.lead_id))
+        assert made is not None
+    before = clock.now()
+    try:
+        clock.set(made.starts_at - timedelta(hours=1, minutes=59))
+        await bot.app[FOLLOWUPS].run_due()
+    finally:
+        clock.set(before)
+    await expect(page.locator(".jb-bot").last).to_contain_text("A reminder", timeout=10000)

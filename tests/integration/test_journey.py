@@ -74,11 +74,16 @@ async def test_all_five_stages_and_a_step_back(bot: RunningBot, language: str) -
 
         assert (reply["language"], reply["stage"]) == (language, stage), text
         first = reply["replies"][0]["text"]
+        buttons = reply["replies"][0]["buttons"]
+        if intent == "book_appointment":  # the booking form starts: which model?
+            assert first == catalog.render("booking.ask_product", language), text
+            assert buttons[0]["payload"] == '/inform{"product": "corolla"}'
+            stage_before = stage
+            continue
         if intent != "greet":
             product = "Tucson" if "Tucson" in text else None
             expected = catalog.render(intent, language, stage_before, product=product)
             assert first == expected, f"{text!r} was not answered as {intent}"
-        buttons = reply["replies"][0]["buttons"]
         assert buttons[-1]["payload"] == NEXT_STEP_PAYLOAD[stage]
         assert buttons[-1]["title"] == catalog.render(f"next_step.{stage}", language)
         stage_before = stage

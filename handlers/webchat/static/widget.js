@@ -29,6 +29,7 @@
     ".jb-msg{max-width:80%;padding:8px 12px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere}" +
     ".jb-bot{align-self:flex-start;background:#eef1f5}.jb-me{align-self:flex-end;background:#1f6feb;color:#fff}" +
     ".jb-note{align-self:center;color:#666;font-size:13px}" +
+    ".jb-attachment{align-self:flex-start;color:#1f6feb}" +
     ".jb-buttons{display:flex;flex-wrap:wrap;gap:6px}.jb-buttons button{border:1px solid #1f6feb;background:#fff;color:#1f6feb;border-radius:14px;padding:4px 10px;cursor:pointer}" +
     "#jb-form{display:flex;border-top:1px solid #e3e6ea}#jb-input{flex:1;border:0;padding:12px;font:inherit}" +
     "#jb-send{border:0;background:none;color:#1f6feb;padding:0 14px;cursor:pointer;font:inherit}";
@@ -75,6 +76,13 @@
     log.appendChild(row);
   }
 
+  function showAttachment(attachment) {
+    if (!attachment || !/^\/[A-Za-z0-9_\/.-]+$/.test(attachment.url)) return;
+    var link = el("a", { class: "jb-attachment", href: server + attachment.url, download: attachment.filename, dir: "auto" });
+    link.textContent = "\uD83D\uDCC5 " + attachment.title;
+    log.appendChild(link);
+  }
+
   var socket = null;
   var queue = [];
   var retry = 500;
@@ -92,6 +100,7 @@
       var data = JSON.parse(event.data);
       if (data.type === "reply") {
         show("bot", data.text);
+        showAttachment(data.attachment);
         showButtons(data.buttons);
       } else if (data.type === "error") {
         show("note", data.error);

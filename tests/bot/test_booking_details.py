@@ -1,0 +1,76 @@
+"""Reading a booking out of one message, in the five languages."""
+
+from datetime import datetime, time, timedelta
+
+import pytest
+
+from bot import booking_details
+from bot.profile import Profile
+from tests.conftest import monday_morning
+
+NOW = monday_morning()  # 08:00 on a Monday in Israel
+TUESDAY_11 = datetime.combine(NOW.date() + timedelta(days=1), time(11), NOW.tzinfo)
+
+ONE_MESSAGE = {
+    "en": "book a test drive of the RAV4 tomorrow at 11 at Tel Aviv, I'm Dana, 052-555-1234",
+    "he": "אפשר לקבוע נסיעת מבחן בראב 4 מחר ב-11 בתל אביב? קוראים לי דנה, 052-555-1234",
+    "ar": "بدي احجز تجربة قيادة RAV4 بكرة الساعة 11 في تل أبيب، اسمي دانا، 052-555-1234",
+    "fa": "می‌خواهم تست درایو RAV4 را فردا ساعت ۱۱ در تل‌آویو رزرو کنم، اسمم دانا است، ۰۵۲-۵۵۵-۱۲۳۴",
+    "ro": "vreau un test drive cu RAV4 mâine la ora 11 la Tel Aviv, mă numesc Dana, 052-555-1234",
+}
+
+
+@pytest.mark.parametrize("language", ONE_MESSAGE)
+def test_one_message_carries_every_detail(dealer: Profile, language: str) -> None:
+    found = booking_details.read(
+        dealer, ONE_MESSAGE[language], [], language, NOW, timezone="Asia/Jerusalem"
+    )
+    assert found.product is not None and found.product.id == "rav4"
+    assert found.branch is not None and found.branch.id == "tel_aviv"
+    assert found.when == TUESDAY_11
+    assert found.phone == "+972525551234"
+    assert found.name in {"Dana", "דנה", "دانا"}
+
+
+def test_rasa_entities_and_button_payloads_come_first(dealer: Profile) -> None:
+    entities = [
+        {"entity": "product", "value": "tucson"},
+        {"entity": "when", "value": TUESDAY_11.isoformat()},
+        {"entity": "email", "value": "Dana@Example.com"},
+    ]
+    found = booking_details.read(dealer, "/inform", entities, "en", NOW, timezone="Asia/Jerusalem")
+    assert (found.product and found.product.id, found.when, found.email) == (
+        "tucson",
+        TUESDAY_11,
+        "dana@example.com",
+    )
+
+
+def test_a_day_without_a_time_and_a_time_without_a_day(dealer: Profile) -> None:
+    thursday = booking_details.read(dealer, "thursday", [], "en", NOW, timezone="Asia/Jerusalem")
+    assert thursday.day_only and thursday.has_day and thursday.when is not None
+    assert thursday.when.weekday() == 3
+    five = booking_details.read(dealer, "at 5", [], "en", NOW, timezone="Asia/Jerusalem")
+    assert five.when is not None and five.when.hour == 17 and not five.has_day
+
+
+def test_names_only_from_clear_phrases_or_when_asked(dealer: Profile) -> None:
+    def name(text: str, asked: str | None = None) -> str | None:
+        return booking_details.read(
+            dealer, text, [], "en", NOW, timezone="Asia/Jerusalem", asked=asked
+        ).name
+
+    assert name("I'm interested in the corolla") is None
+    assert name("my name is Yossi Levi") == "Yossi Levi"
+    assert name("Dana Cohen", asked="name") == "Dana Cohen"
+    assert name("Dana Cohen") is None  # not asked: could be anything
+    assert name("אני רוצה נסיעת מבחן") is None
+
+
+def test_a_broken_phone_number_is_noticed(dealer: Profile) -> None:
+    found = booking_details.read(dealer, "05255", [], "he", NOW, timezone="Asia/Jerusalem")
+    assert found.phone is None and not found.contact_attempt
+    found = booking_details.read(dealer, "0525551", [], "he", NOW, timezone="Asia/Jerusalem")
+    assert found.phone is None and found.contact_attempt
+    found = booking_details.read(dealer, "dana@", [], "en", NOW, timezone="Asia/Jerusalem")
+    assert found.email is None and found.contact_attempt
