@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import aiohttp_jinja2
 import jinja2
 import structlog
+from aiogram import Dispatcher
 from aiohttp import web
 
 from bot.actions import Services, default_registry
@@ -19,14 +20,15 @@ from bot.catalog import Catalog
 from bot.clock import Clock
 from bot.conversation import ConversationService
 from bot.db import create_engine, migrate, session_factory
-from bot.followups import Runner
+from bot.followups import Runner, Sender
 from bot.language import LanguageChooser
 from bot.logs import configure_logging
 from bot.profile import load_profile
 from bot.rasa_client import RasaClient
 from bot.rasa_process import RasaProcess
 from bot.settings import Settings
-from handlers import api, bookings, rasa_actions, webchat
+from bot.throttle import Throttle
+from handlers import api, bookings, rasa_actions, telegram, webchat
 from handlers.context import (
     ACTIONS,
     CATALOG,
@@ -40,8 +42,13 @@ from handlers.context import (
     SERVICE,
     SESSIONS,
     SETTINGS,
+    TELEGRAM_BOT,
+    TELEGRAM_DELIVERY,
+    TELEGRAM_DISPATCHER,
 )
 from handlers.errors import json_errors, ops_auth
+from handlers.telegram.delivery import Delivery
+from handlers.telegram.turns import Turns
 
 log = structlog.get_logger(__name__)
 
@@ -99,9 +106,51 @@ async def rasa(app: web.Application) -> AsyncIterator[None]:
         await process.stop()
 
 
+async def telegram_channel(app: web.Application) -> AsyncIterator[None]:
+    """Give the dispatcher its services, then poll Telegram or register our webhook."""
+    settings, bot, dispatcher = app[SETTINGS], app[TELEGRAM_BOT], app[TELEGRAM_DISPATCHER]
+    delivery = Delivery(bot, app[SESSIONS], app[CATALOG], app[CLOCK])
+    app[TELEGRAM_DELIVERY] = delivery
+    throttle = Throttle(settings.telegram_throttle_messages, settings.telegram_throttle_seconds)
+    dispatcher["sessions"] = app[SESSIONS]
+    dispatcher["turns"] = Turns(app[SERVICE], delivery, throttle)
+    polling: asyncio.Task[None] | None = None
+    if settings.telegram_webhook_url:
+        await bot.set_webhook(
+            settings.telegram_webhook_url,
+            secret_token=settings.telegram_secret,
+            allowed_updates=dispatcher.resolve_used_update_types(),
+        )
+        log.info("telegram.webhook", url=settings.telegram_webhook_url)
+    else:
+        await bot.delete_webhook()  # Telegram refuses getUpdates while a webhook is set
+        polling = asyncio.create_task(
+            dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
+        )
+        log.info("telegram.polling")
+    yield
+    if polling is not None:
+        await stop_polling(dispatcher, polling)
+    await bot.session.close()
+
+
+async def stop_polling(dispatcher: Dispatcher, polling: asyncio.Task[None]) -> None:
+    """Stop the way aiogram expects: cancelling start_polling's task would leave its
+    inner polling task running. Before polling has really started, cancelling is fine."""
+    try:
+        await dispatcher.stop_polling()
+    except RuntimeError:  # "Polling is not started" yet
+        polling.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await polling
+
+
 async def followup_runner(app: web.Application) -> AsyncIterator[None]:
     """Send due reminders, NPS questions and nudges every few seconds, in the background."""
-    runner = Runner(app[SESSIONS], app[CATALOG], app[CLOCK], senders={"web": webchat.deliver(app)})
+    senders: dict[str, Sender] = {"web": webchat.deliver(app)}
+    if TELEGRAM_DELIVERY in app:
+        senders["telegram"] = app[TELEGRAM_DELIVERY].followup
+    runner = Runner(app[SESSIONS], app[CATALOG], app[CLOCK], senders=senders)
     app[FOLLOWUPS] = runner
     interval = app[SETTINGS].followup_interval_seconds
 
@@ -128,7 +177,19 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock or Clock()
-    app.cleanup_ctx.extend([storage, rasa, followup_runner])
+    app.cleanup_ctx.extend([storage, rasa])
+    if settings.telegram_bot_token is not None:
+        # Built here, not at start-up: the webhook route must exist before the app starts.
+        bot = telegram.create_bot(settings)
+        dispatcher = telegram.create_dispatcher()
+        app[TELEGRAM_BOT], app[TELEGRAM_DISPATCHER] = bot, dispatcher
+        if settings.telegram_webhook_url:
+            handler = telegram.WebhookHandler(
+                dispatcher, bot, secret_token=settings.telegram_secret
+            )
+            handler.register(app, path=telegram.WEBHOOK_PATH)
+        app.cleanup_ctx.append(telegram_channel)
+    app.cleanup_ctx.append(followup_runner)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.PackageLoader("handlers.webchat", "templates"),

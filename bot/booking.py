@@ -114,6 +114,11 @@ async def upcoming(session: AsyncSession, lead_id: int, now: datetime) -> Bookin
     return await session.scalar(query)
 
 
+async def by_token(session: AsyncSession, token: str) -> Booking | None:
+    """The booking behind a calendar link; the unguessable token is the only key."""
+    return await session.scalar(select(Booking).where(Booking.token == token))
+
+
 async def listing(
     session: AsyncSession,
     *,

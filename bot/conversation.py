@@ -70,6 +70,7 @@ class Turn:
     language: str
     stage_before: str
     replies: list[OutboundMessage] = field(default_factory=list)
+    content: str = "text"
 
     @property
     def lead(self) -> Lead:
@@ -118,6 +119,22 @@ class ConversationService:
             await session.commit()
             return self._result(turn)
 
+    async def hold(self, message: InboundMessage, *, notice: bool) -> TurnResult:
+        """Store a message from a sender over its budget without answering it; the first
+        one of a burst gets a polite notice (see bot.throttle)."""
+        async with self.sessions() as session:
+            turn = await self._receive(session, message, clean_text(message.text))
+            turn.inbound.status = "throttled"
+            if notice:
+                reply = self._say(turn, "throttled")
+                turn.replies.append(reply)
+                touchpoints.record(
+                    session, turn.conversation, direction="out", author="bot", text=reply.text,
+                    language=turn.language, stage=turn.lead.stage,
+                )  # fmt: skip
+            await session.commit()
+            return self._result(turn)
+
     async def _receive(self, session: AsyncSession, message: InboundMessage, text: str) -> Turn:
         """Steps 1-2 and 4: the lead, the stored inbound touchpoint, the language."""
         conversation = await leads.conversation_for(session, message.channel, message.sender)
@@ -131,6 +148,7 @@ class ConversationService:
         inbound = touchpoints.record(
             session, conversation, direction="in", author="prospect", text=text,
             language=language, stage=lead.stage, status="received",
+            kind="message" if message.content == "text" else message.content,
             data={"metadata": message.metadata} if message.metadata else {},
         )  # fmt: skip
         lead.language = language
@@ -138,11 +156,23 @@ class ConversationService:
         source = acquisition.clean_code(message.metadata.get("source"))
         if source and lead.source is None:
             self._set_source(session, conversation, source, how=message.channel)
+        shared = contacts.phone(str(message.metadata.get("shared_phone") or ""), language)
+        if shared and lead.phone != shared:
+            # A phone shared with the channel's own button (Telegram's contact
+            # card) is the prospect's number for sure: saved before Rasa runs,
+            # so the booking form finds it and never asks for it.
+            lead.phone = shared
+            touchpoints.record_event(
+                session, lead, "contact", {"phone": shared, "how": "shared"},
+                conversation=conversation, author="prospect",
+            )  # fmt: skip
         await session.commit()
-        return Turn(session, conversation, inbound, text, language, stage_before=lead.stage)
+        return Turn(
+            session, conversation, inbound, text, language, lead.stage, content=message.content
+        )
 
     async def _answer(self, turn: Turn) -> None:
-        problem = self._problem_with(turn.text)
+        problem = self._problem_with(turn)
         if problem is not None:
             turn.inbound.status = "rejected"
             turn.replies.append(self._say(turn, problem[0], **problem[1]))
@@ -223,7 +253,10 @@ class ConversationService:
         turn.inbound.data = turn.inbound.data | {"error": repr(error)[:500]}
         turn.replies = [self._say(turn, "rasa_unavailable")]
 
-    def _problem_with(self, text: str) -> tuple[str, dict[str, Any]] | None:
+    def _problem_with(self, turn: Turn) -> tuple[str, dict[str, Any]] | None:
+        text = turn.text
+        if turn.content != "text":
+            return "unsupported_content", {}
         if not text:
             return "empty_message", {}
         if len(text) > self.max_message_chars:

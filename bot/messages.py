@@ -19,6 +19,9 @@ class InboundMessage:
     text: str
     language_hint: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    # What was sent: "text", or what a channel could not turn into text
+    # ("sticker", "voice", "photo"...), stored and answered with a clear reply.
+    content: str = "text"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Dialect,
     Float,
@@ -164,3 +165,16 @@ class FollowUp(Base):
     sent_at: Mapped[datetime | None] = mapped_column()
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SeenUpdate(Base):
+    """An update id a channel delivered (Telegram's ``update_id``): Telegram redelivers
+    when it misses our answer, also after we restart, so each one is processed once."""
+
+    __tablename__ = "seen_updates"
+    __table_args__ = (UniqueConstraint("channel", "update_id", name="uq_seen_update"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    update_id: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

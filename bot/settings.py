@@ -1,5 +1,7 @@
 """One settings object for the whole app, read from the environment or ``.env``."""
 
+import hashlib
+import hmac
 from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
@@ -37,6 +39,18 @@ class Settings(BaseSettings):
 
     bot_api_token: SecretStr | None = None
 
+    # Telegram: on when the token is set; long polling unless a webhook URL is given.
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str | None = Field(
+        default=None, description="a self-hosted Bot API server, e.g. http://127.0.0.1:8081"
+    )
+    telegram_webhook_url: str | None = Field(
+        default=None, description="public https URL Telegram posts updates to (webhook mode)"
+    )
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_throttle_messages: int = 20  # per chat, within the window below
+    telegram_throttle_seconds: float = 60.0
+
     business_profile: str = Field(
         default="car_dealer", description="a profile in profiles/ (car_dealer, software) or a path"
     )
@@ -63,3 +77,13 @@ class Settings(BaseSettings):
     @property
     def rasa_managed(self) -> bool:
         return self.rasa_url is None
+
+    @property
+    def telegram_secret(self) -> str:
+        """The webhook's secret token: set, or derived from the bot token, so that every
+        replica agrees on it without one more secret to distribute."""
+        if self.telegram_webhook_secret is not None:
+            return self.telegram_webhook_secret.get_secret_value()
+        assert self.telegram_bot_token is not None
+        token = self.telegram_bot_token.get_secret_value().encode()
+        return hmac.new(token, b"telegram-webhook-secret", hashlib.sha256).hexdigest()

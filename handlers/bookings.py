@@ -4,11 +4,9 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlalchemy import select
 
 from bot import booking
 from bot.calendar import invite
-from bot.models import Booking
 from handlers.context import CATALOG, SESSIONS
 from handlers.errors import ApiError, ops_only
 
@@ -48,7 +46,7 @@ async def calendar_invite(request: web.Request) -> web.Response:
     """The invite behind the link in the confirmation; the token is the only key."""
     token = request.match_info["token"]
     async with request.app[SESSIONS]() as session:
-        found = await session.scalar(select(Booking).where(Booking.token == token))
+        found = await booking.by_token(session, token)
     if found is None:
         raise web.HTTPNotFound(text="no such booking")
     return web.Response(

@@ -1,5 +1,6 @@
 """Typed keys for what the app shares with its handlers (set up in bot/__main__.py)."""
 
+from aiogram import Bot, Dispatcher
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -12,6 +13,7 @@ from bot.language import LanguageChooser
 from bot.rasa_client import RasaClient
 from bot.rasa_process import RasaProcess
 from bot.settings import Settings
+from handlers.telegram.delivery import Delivery
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
@@ -25,3 +27,6 @@ LANGUAGES = web.AppKey("languages", LanguageChooser)
 CATALOG = web.AppKey("catalog", Catalog)
 CLOCK = web.AppKey("clock", Clock)
 FOLLOWUPS = web.AppKey("followups", Runner)
+TELEGRAM_BOT = web.AppKey("telegram_bot", Bot)
+TELEGRAM_DISPATCHER = web.AppKey("telegram_dispatcher", Dispatcher)
+TELEGRAM_DELIVERY = web.AppKey("telegram_delivery", Delivery)

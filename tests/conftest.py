@@ -37,6 +37,7 @@ from bot.language import LanguageChooser
 from bot.profile import Profile, load_profile
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
+from tests.fakes.bot_api import FakeBotAPI
 
 OPS_TOKEN = "test-ops-token"
 
@@ -209,23 +210,55 @@ async def serve(settings: Settings, clock: Clock | None = None) -> AsyncIterator
     await runner.cleanup()
 
 
+def telegram_of(api: FakeBotAPI) -> dict[str, object]:
+    """Settings that turn Telegram on, talking to the fake Bot API server."""
+    return {"telegram_bot_token": api.token, "telegram_api_url": api.url}
+
+
 @pytest.fixture(scope="session")
-async def bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningBot]:
-    """The real app with its own managed Rasa server on the trained model (~40 s to start).
+async def live_bot_api() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI() as api:
+        yield api
+
+
+@pytest.fixture(scope="session")
+async def bot(
+    tmp_path_factory: pytest.TempPathFactory, live_bot_api: FakeBotAPI
+) -> AsyncIterator[RunningBot]:
+    """The real app with its own managed Rasa server on the trained model (~40 s to start),
+    and Telegram long polling against the fake Bot API server ``live_bot_api``.
 
     Its clock is a ManualClock on a Monday morning (tests move it to see follow-ups);
     the follow-up runner is left to the tests, which call it after moving the clock.
     """
-    settings = make_settings(tmp_path_factory.mktemp("live"), followup_interval_seconds=3600)
+    settings = make_settings(
+        tmp_path_factory.mktemp("live"), followup_interval_seconds=3600, **telegram_of(live_bot_api)
+    )
     async for running in serve(settings, ManualClock(monday_morning())):
+        yield running
+
+
+@pytest.fixture
+async def bot_api() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI() as api:
+        yield api
+
+
+def without_rasa(tmp_path: Path, **overrides: object) -> Settings:
+    """Settings for the real app pointed at a Rasa that is down: fast, every reply polite."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    return make_settings(tmp_path, rasa_url=dead, rasa_token="test-rasa-token", **overrides)
+
+
+@pytest.fixture
+async def telegram_bot(tmp_path: Path, bot_api: FakeBotAPI) -> AsyncIterator[RunningBot]:
+    """The real app with Telegram long polling against the fake Bot API; Rasa is down."""
+    async for running in serve(without_rasa(tmp_path, **telegram_of(bot_api))):
         yield running
 
 
 @pytest.fixture
 async def bot_without_rasa(tmp_path: Path) -> AsyncIterator[RunningBot]:
     """The real app pointed at a Rasa that is down: the HTTP layer, fast."""
-    settings = make_settings(
-        tmp_path, rasa_url=f"http://127.0.0.1:{free_port()}", rasa_token="test-rasa-token"
-    )
-    async for running in serve(settings):
+    async for running in serve(without_rasa(tmp_path)):
         yield running

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import leads
 from bot.conversation import ConversationService, clean_text
 from bot.messages import InboundMessage
-from bot.models import Conversation, Touchpoint
+from bot.models import Conversation, Lead, Touchpoint
 
 
 async def stored(sessions: async_sessionmaker[AsyncSession], lead_id: int) -> list[Touchpoint]:
@@ -138,3 +138,47 @@ async def test_a_bug_after_the_message_is_stored_still_gets_a_polite_reply(
     assert (inbound.text, inbound.status) == ("do you have the RAV4 in red?", "failed")
     assert "a bug in a problem check" in inbound.data["error"]
     assert outbound.text == result.replies[0].text
+
+
+async def test_a_sticker_is_stored_and_answered_with_what_the_bot_can_read(
+    service: ConversationService, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    result = await service.handle(
+        InboundMessage("telegram", "42", "", language_hint="he", content="sticker")
+    )
+
+    assert result.replies[0].text.startswith("כרגע אני קורא רק הודעות טקסט")
+    inbound, _reply = await stored(sessions, result.lead_id)
+    assert (inbound.kind, inbound.status, inbound.direction) == ("sticker", "rejected", "in")
+
+
+async def test_a_held_message_is_stored_and_only_the_first_gets_the_notice(
+    service: ConversationService, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    first = await service.hold(InboundMessage("telegram", "43", "spam 1"), notice=True)
+    second = await service.hold(InboundMessage("telegram", "43", "spam 2"), notice=False)
+
+    assert [r.text for r in first.replies] == [
+        "You're sending messages faster than I can answer. I've saved them all; "
+        "give me a minute and I'll be with you again."
+    ]
+    assert second.replies == []
+    kept = [
+        (t.text, t.status) for t in await stored(sessions, first.lead_id) if t.direction == "in"
+    ]
+    assert kept == [("spam 1", "throttled"), ("spam 2", "throttled")]
+
+
+async def test_a_shared_phone_is_saved_on_the_lead_before_anything_else(
+    service: ConversationService, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    message = InboundMessage(
+        "telegram", "44", "972525551234", metadata={"shared_phone": "972525551234"}
+    )
+    result = await service.handle(message)  # Rasa is down here: the phone is kept anyway
+
+    async with sessions() as session:
+        lead = await session.get(Lead, result.lead_id)
+        assert lead is not None and lead.phone == "+972525551234"
+    events = [t.data for t in await stored(sessions, result.lead_id) if t.kind == "contact"]
+    assert events == [{"phone": "+972525551234", "how": "shared"}]

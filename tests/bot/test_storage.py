@@ -18,7 +18,7 @@ async def table_names(engine: AsyncEngine) -> set[str]:
 
 
 async def test_migrations_go_up_down_and_up_again(engine: AsyncEngine) -> None:
-    tables = {"leads", "conversations", "touchpoints", "bookings"}
+    tables = {"leads", "conversations", "touchpoints", "bookings", "followups", "seen_updates"}
     assert tables <= await table_names(engine)
     await downgrade(engine, "base")
     assert await table_names(engine) == {"alembic_version"}

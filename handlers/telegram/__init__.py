@@ -1,0 +1,71 @@
+"""The Telegram channel (aiogram 3): prospects get the same bot as on the web.
+
+Routers, one per feature, are assembled here. Middlewares do the work every
+update needs: a chat's updates one at a time and in order, each update once
+(also across restarts). Bot API calls Telegram asks us to repeat (429) are
+retried by the session's request middleware. Long polling by default; with
+``TELEGRAM_WEBHOOK_URL`` Telegram posts to ``/webhooks/telegram`` on the app,
+and the secret-token header is checked.
+"""
+
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import Update
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+from pydantic import ValidationError
+
+from bot.settings import Settings
+from handlers.telegram import prospects, reps, unsupported
+from handlers.telegram.middlewares import OncePerUpdate, OneChatAtATime
+from handlers.telegram.retry import RetryAfter
+
+WEBHOOK_PATH = "/webhooks/telegram"
+
+
+def create_bot(settings: Settings) -> Bot:
+    assert settings.telegram_bot_token is not None
+    api = (
+        TelegramAPIServer.from_base(settings.telegram_api_url)
+        if settings.telegram_api_url
+        else None
+    )
+    session = AiohttpSession(api=api) if api else AiohttpSession()
+    session.middleware(RetryAfter())
+    return Bot(settings.telegram_bot_token.get_secret_value(), session=session)
+
+
+def create_dispatcher() -> Dispatcher:
+    """Handlers get ``turns`` and middlewares ``sessions`` by name, set on the dispatcher
+    once the services exist (bot/__main__.py)."""
+    dispatcher = Dispatcher(name="journey-bot")
+    dispatcher.update.outer_middleware(OneChatAtATime())  # first: it keeps the arrival order
+    dispatcher.update.outer_middleware(OncePerUpdate())
+    dispatcher.include_routers(
+        prospects.create_router(),
+        unsupported.create_router(),  # after prospects: only what they did not take
+        reps.create_router(),
+    )
+    return dispatcher
+
+
+class WebhookHandler(SimpleRequestHandler):
+    """aiogram's webhook handler, with a clear 400 for a body that is not an update
+    (aiogram would answer 200 and fail later in a background task)."""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if not self.verify_secret(
+            request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), self.bot
+        ):
+            return web.json_response({"error": "wrong or missing secret token"}, status=401)
+        try:
+            body: Any = await request.json()
+            Update.model_validate(body, context={"bot": self.bot})
+        except (ValueError, ValidationError) as error:
+            return web.json_response(
+                {"error": "not a Telegram update", "details": str(error)[:500]}, status=400
+            )
+        return await super().handle(request)

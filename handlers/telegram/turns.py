@@ -1,0 +1,31 @@
+"""A prospect's turn on Telegram: the chat's budget, the conversation service, the replies.
+
+Every prospect handler ends here, so the throttle sits in this one call
+rather than in a middleware: a throttled message must still be stored (nothing
+a prospect sends is lost), and only the handler knows how to turn its event
+(text, button, contact, sticker) into the InboundMessage to store.
+"""
+
+import time
+
+from bot.conversation import ConversationService
+from bot.messages import InboundMessage
+from bot.throttle import Throttle, Verdict
+from handlers.telegram.delivery import Delivery
+
+
+class Turns:
+    def __init__(
+        self, service: ConversationService, delivery: Delivery, throttle: Throttle
+    ) -> None:
+        self.service = service
+        self.delivery = delivery
+        self.throttle = throttle
+
+    async def take(self, chat_id: int, message: InboundMessage) -> None:
+        verdict = self.throttle.check(message.sender, time.monotonic())
+        if verdict is Verdict.OK:
+            result = await self.service.handle(message)
+        else:
+            result = await self.service.hold(message, notice=verdict is Verdict.NOTICE)
+        await self.delivery.send(chat_id, result.replies, result.language)

@@ -1,0 +1,312 @@
+"""The Telegram channel: the real aiogram Bot and Dispatcher inside the real app, against
+the fake Bot API server (tests/fakes/bot_api.py), in polling and webhook mode.
+
+Rasa is down here, so every text gets the polite "a person will follow up": these
+tests are about the channel (order, duplicates, 429s, throttling, content types,
+secrets); tests/integration/test_telegram.py has the whole story with the real Rasa.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiogram.types import Update
+from sqlalchemy import select
+
+from bot import leads
+from bot.catalog import Catalog
+from bot.messages import Button, OutboundMessage
+from bot.models import Lead, Touchpoint
+from handlers.context import CATALOG, SESSIONS, TELEGRAM_BOT, TELEGRAM_DELIVERY
+from handlers.telegram.delivery import inline_keyboard, split_text, utf16_len
+from tests.conftest import RunningBot, serve, telegram_of, without_rasa
+from tests.fakes.bot_api import FakeBotAPI
+
+
+def said(bot: RunningBot, key: str, language: str = "en") -> str:
+    catalog: Catalog = bot.app[CATALOG]
+    return catalog.render(key, language)
+
+
+async def timeline(bot: RunningBot, chat_id: int) -> tuple[Lead, list[Touchpoint]]:
+    async with bot.app[SESSIONS]() as session:
+        conversation = await leads.find_conversation(session, "telegram", str(chat_id))
+        assert conversation is not None, f"no conversation for chat {chat_id}"
+        lead = await session.get(Lead, conversation.lead_id)
+        assert lead is not None
+        return lead, await leads.timeline(session, lead.id)
+
+
+async def inbound_of(bot: RunningBot, chat_id: int, count: int) -> list[Touchpoint]:
+    """The chat's inbound touchpoints, once ``count`` are stored (some get no reply)."""
+    for _ in range(100):
+        _lead, touchpoints = await timeline(bot, chat_id)
+        inbound = [t for t in touchpoints if t.direction == "in"]
+        if len(inbound) >= count:
+            return inbound
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{len(inbound)} inbound touchpoints, expected {count}")
+
+
+def texts(calls: list) -> list[str]:  # type: ignore[type-arg]
+    return [call.params["text"] for call in calls]
+
+
+async def test_start_with_a_source_code_stores_the_source_and_answers(
+    telegram_bot: RunningBot, bot_api: FakeBotAPI
+) -> None:
+    bot_api.push_update(bot_api.message_update(101, "/start src_instagram", language_code="he"))
+
+    [reply] = await bot_api.wait_for("sendMessage", 1, chat_id=101)
+
+    assert reply.params["text"] == said(telegram_bot, "rasa_unavailable", "he")  # Rasa is down
+    lead, touchpoints = await timeline(telegram_bot, 101)
+    assert (lead.source, lead.language) == ("instagram", "he")
+    inbound = [t for t in touchpoints if t.direction == "in"]
+    assert [(t.text, t.data["metadata"]["command"]) for t in inbound] == [
+        ("/greet", "/start src_instagram")
+    ]
+
+
+async def test_a_duplicate_update_is_answered_once(
+    telegram_bot: RunningBot, bot_api: FakeBotAPI
+) -> None:
+    first = bot_api.message_update(102, "hello there", update_id=5000)
+    bot_api.push_update(first)
+    await bot_api.wait_for("sendMessage", 1, chat_id=102)
+
+    bot_api.push_update(first | {"update_id": 5000})  # Telegram delivers it again
+    bot_api.push_update(bot_api.message_update(102, "are you there?"))
+    await bot_api.wait_for("sendMessage", 2, chat_id=102)
+
+    _lead, touchpoints = await timeline(telegram_bot, 102)
+    assert [t.text for t in touchpoints if t.direction == "in"] == ["hello there", "are you there?"]
+    assert len(bot_api.sent("sendMessage", chat_id=102)) == 2
+
+
+async def test_a_duplicate_update_after_a_restart_is_not_processed_again(
+    tmp_path: Path, bot_api: FakeBotAPI
+) -> None:
+    settings = without_rasa(tmp_path, **telegram_of(bot_api))
+    update = bot_api.message_update(103, "first message", update_id=6000)
+    async for _running in serve(settings):
+        bot_api.push_update(update)
+        await bot_api.wait_for("sendMessage", 1, chat_id=103)
+
+    async for running in serve(settings):  # the same database, a new process
+        bot_api.push_update(update | {"update_id": 6000})
+        bot_api.push_update(bot_api.message_update(103, "second message"))
+        await bot_api.wait_for("sendMessage", 2, chat_id=103)
+        _lead, touchpoints = await timeline(running, 103)
+        inbound = [t.text for t in touchpoints if t.direction == "in"]
+        assert inbound == ["first message", "second message"]
+
+
+async def test_a_chats_messages_are_handled_in_the_order_they_were_sent(
+    telegram_bot: RunningBot, bot_api: FakeBotAPI
+) -> None:
+    for n in range(8):  # one getUpdates batch: aiogram handles them as concurrent tasks
+        bot_api.push_update(bot_api.message_update(104, f"message {n}"))
+        bot_api.push_update(bot_api.message_update(204, f"other chat {n}"))
+
+    await bot_api.wait_for("sendMessage", 8, chat_id=104)
+
+    _lead, touchpoints = await timeline(telegram_bot, 104)
+    inbound = [t.text for t in touchpoints if t.direction == "in"]
+    assert inbound == [f"message {n}" for n in range(8)]
+
+
+async def test_a_429_burst_loses_no_reply(telegram_bot: RunningBot, bot_api: FakeBotAPI) -> None:
+    bot_api.fail_next("sendMessage", times=3, retry_after=1)
+    for n in range(3):
+        bot_api.push_update(bot_api.message_update(105, f"question {n}"))
+
+    replies = await bot_api.wait_for("sendMessage", 3, chat_id=105, timeout=60)
+
+    refused = [c for c in bot_api.calls if c.method == "sendMessage" and c.status == 429]
+    assert len(refused) == 3
+    assert texts(replies) == [said(telegram_bot, "rasa_unavailable")] * 3
+    _lead, touchpoints = await timeline(telegram_bot, 105)
+    assert [t.text for t in touchpoints if t.direction == "in"] == [
+        f"question {n}" for n in range(3)
+    ]
+
+
+async def test_a_flooding_chat_gets_one_notice_and_every_message_is_kept(
+    tmp_path: Path, bot_api: FakeBotAPI
+) -> None:
+    settings = without_rasa(tmp_path, telegram_throttle_messages=3, **telegram_of(bot_api))
+    async for running in serve(settings):
+        for n in range(7):
+            bot_api.push_update(bot_api.message_update(106, f"spam {n}"))
+        bot_api.push_update(bot_api.message_update(206, "a calm prospect"))
+        await bot_api.wait_for("sendMessage", 1, chat_id=206)
+        replies = await bot_api.wait_for("sendMessage", 4, chat_id=106)
+
+        assert texts(replies) == [said(running, "rasa_unavailable")] * 3 + [
+            said(running, "throttled")
+        ]
+        inbound = await inbound_of(running, 106, count=7)
+        assert [(t.text, t.status) for t in inbound[3:]] == [
+            (f"spam {n}", "throttled") for n in range(3, 7)
+        ]
+        assert len(bot_api.sent("sendMessage", chat_id=106)) == 4  # no second notice
+
+
+async def test_stickers_voice_and_photos_get_a_clear_reply_and_are_logged(
+    telegram_bot: RunningBot, bot_api: FakeBotAPI
+) -> None:
+    sticker = {"file_id": "s1", "file_unique_id": "u1", "type": "regular", "width": 512,
+               "height": 512, "is_animated": False, "is_video": False}  # fmt: skip
+    voice = {"file_id": "v1", "file_unique_id": "u2", "duration": 3}
+    photo = [{"file_id": "p1", "file_unique_id": "u3", "width": 90, "height": 90}]
+    bot_api.push_update(bot_api.message_update(107, sticker=sticker))
+    bot_api.push_update(bot_api.message_update(107, voice=voice))
+    bot_api.push_update(bot_api.message_update(107, photo=photo, caption="my old car"))
+
+    replies = await bot_api.wait_for("sendMessage", 3, chat_id=107)
+
+    assert texts(replies) == [said(telegram_bot, "unsupported_content")] * 3
+    _lead, touchpoints = await timeline(telegram_bot, 107)
+    inbound = [(t.kind, t.text, t.status) for t in touchpoints if t.direction == "in"]
+    assert inbound == [
+        ("sticker", "", "rejected"),
+        ("voice", "", "rejected"),
+        ("photo", "my old car", "rejected"),
+    ]
+
+
+async def test_a_shared_contact_fills_the_phone(
+    telegram_bot: RunningBot, bot_api: FakeBotAPI
+) -> None:
+    contact = {"phone_number": "972525551234", "first_name": "Dana", "user_id": 108}
+    bot_api.push_update(bot_api.message_update(108, contact=contact))
+
+    await bot_api.wait_for("sendMessage", 1, chat_id=108)
+
+    lead, touchpoints = await timeline(telegram_bot, 108)
+    assert lead.phone == "+972525551234"
+    assert [t.data for t in touchpoints if t.kind == "contact"] == [
+        {"phone": "+972525551234", "how": "shared"}
+    ]
+
+
+async def test_a_pressed_button_is_answered_and_sends_its_payload(
+    telegram_bot: RunningBot, bot_api: FakeBotAPI
+) -> None:
+    bot_api.push_update(bot_api.callback_update(109, '/inform{"branch": "haifa"}'))
+
+    await bot_api.wait_for("sendMessage", 1, chat_id=109)
+
+    assert len(bot_api.sent("answerCallbackQuery")) >= 1
+    _lead, touchpoints = await timeline(telegram_bot, 109)
+    assert [t.text for t in touchpoints if t.direction == "in"] == ['/inform{"branch": "haifa"}']
+
+
+async def test_group_chats_are_not_prospects(telegram_bot: RunningBot, bot_api: FakeBotAPI) -> None:
+    group = bot_api.message_update(-1001, "hi all")
+    group["message"]["chat"] = {"id": -1001, "type": "supergroup", "title": "Sales team"}
+    bot_api.push_update(group)
+    bot_api.push_update(bot_api.message_update(110, "hello"))
+
+    await bot_api.wait_for("sendMessage", 1, chat_id=110)
+
+    assert bot_api.sent("sendMessage", chat_id=-1001) == []
+    async with telegram_bot.app[SESSIONS]() as session:
+        found = await leads.find_conversation(session, "telegram", "-1001")
+    assert found is None
+
+
+async def test_long_replies_are_split_and_buttons_go_on_the_last_piece(
+    telegram_bot: RunningBot, bot_api: FakeBotAPI
+) -> None:
+    text = ("A sentence about our cars. " * 400).strip()  # ~10,800 characters
+    reply = OutboundMessage(text, (Button("Book", "/book_appointment"),))
+
+    await telegram_bot.app[TELEGRAM_DELIVERY].send(111, [reply], "en")
+
+    pieces = bot_api.sent("sendMessage", chat_id=111)
+    assert len(pieces) == 3
+    assert " ".join(texts(pieces)) == text
+    assert [("reply_markup" in p.params) for p in pieces] == [False, False, True]
+
+
+def test_split_text_respects_telegrams_limit_in_utf16() -> None:
+    text = "🚗" * 3000 + " " + "שלום " * 500  # emoji count twice in UTF-16
+
+    pieces = split_text(text)
+
+    assert all(utf16_len(p) <= 4096 for p in pieces)
+    assert "".join(pieces).replace(" ", "") == text.replace(" ", "")
+    assert split_text("short") == ["short"]
+
+
+def test_inline_keyboard_rows_and_callback_data_limit() -> None:
+    numbers = inline_keyboard([Button(str(n), f"nps:{n}") for n in range(11)])
+    assert [len(row) for row in numbers.inline_keyboard] == [6, 5]
+    long_payload = '/inform{"when": "2026-12-02T11:00:00+02:00", "extra": "x' + "x" * 40 + '"}'
+    [[key]] = inline_keyboard(
+        [Button("Wed 2.12, 11:00 — a long title", long_payload)]
+    ).inline_keyboard
+    assert key.callback_data is not None and len(key.callback_data.encode()) <= 64
+
+
+@pytest.fixture
+async def webhook_bot(tmp_path: Path, bot_api: FakeBotAPI) -> AsyncIterator[RunningBot]:
+    settings = without_rasa(tmp_path, **telegram_of(bot_api))
+    url = f"{settings.base_url}/webhooks/telegram"
+    async for running in serve(settings.model_copy(update={"telegram_webhook_url": url})):
+        yield running
+
+
+async def test_webhook_mode_checks_the_secret_and_answers_updates(
+    webhook_bot: RunningBot, bot_api: FakeBotAPI
+) -> None:
+    assert bot_api.webhook is not None
+    assert bot_api.webhook["url"] == f"{webhook_bot.url}/webhooks/telegram"
+    secret = bot_api.webhook["secret_token"]
+    update = bot_api.message_update(112, "hi from the webhook", update_id=7000)
+    post = webhook_bot.http.post
+
+    async with post(f"{webhook_bot.url}/webhooks/telegram", json=update) as response:
+        assert response.status == 401  # no secret
+    headers = {"X-Telegram-Bot-Api-Secret-Token": "wrong"}
+    async with post(f"{webhook_bot.url}/webhooks/telegram", json=update, headers=headers) as wrong:
+        assert wrong.status == 401
+    headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+    for body in (b"not json", b'{"update_id": "x", "message": 5}'):
+        async with post(f"{webhook_bot.url}/webhooks/telegram", data=body, headers=headers) as bad:
+            assert bad.status == 400
+            assert (await bad.json())["error"] == "not a Telegram update"
+    for _ in range(2):  # Telegram retries: the second delivery is a duplicate
+        async with post(f"{webhook_bot.url}/webhooks/telegram", json=update, headers=headers) as ok:
+            assert ok.status == 200
+
+    [reply] = await bot_api.wait_for("sendMessage", 1, chat_id=112)
+    assert reply.params["text"] == said(webhook_bot, "rasa_unavailable")
+    _lead, touchpoints = await timeline(webhook_bot, 112)
+    assert [t.text for t in touchpoints if t.direction == "in"] == ["hi from the webhook"]
+    assert not [c for c in bot_api.calls if c.method == "getUpdates"]  # no polling
+    assert Update.model_validate(update).update_id == 7000
+
+
+async def test_the_bot_sends_plain_text_so_html_is_shown_as_typed(
+    telegram_bot: RunningBot, bot_api: FakeBotAPI
+) -> None:
+    bot = telegram_bot.app[TELEGRAM_BOT]
+    await telegram_bot.app[TELEGRAM_DELIVERY].send(113, [OutboundMessage("<b>Dana</b>")], "en")
+
+    [sent] = bot_api.sent("sendMessage", chat_id=113)
+    assert sent.params["text"] == "<b>Dana</b>" and "parse_mode" not in sent.params
+    assert bot.default.parse_mode is None
+
+
+async def test_touchpoints_of_telegram_are_on_the_telegram_channel(
+    telegram_bot: RunningBot, bot_api: FakeBotAPI
+) -> None:
+    bot_api.push_update(bot_api.message_update(114, "hello"))
+    await bot_api.wait_for("sendMessage", 1, chat_id=114)
+    async with telegram_bot.app[SESSIONS]() as session:
+        channels = set(await session.scalars(select(Touchpoint.channel)))
+    assert channels == {"telegram"}
