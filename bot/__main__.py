@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 import aiohttp_jinja2
 import jinja2
 import structlog
-from aiogram import Dispatcher
 from aiohttp import web
 
 from bot.actions import Services, default_registry
@@ -107,42 +106,18 @@ async def rasa(app: web.Application) -> AsyncIterator[None]:
 
 
 async def telegram_channel(app: web.Application) -> AsyncIterator[None]:
-    """Give the dispatcher its services, then poll Telegram or register our webhook."""
+    """Give the dispatcher its services, then poll Telegram or register our webhook
+    (in the background: Telegram being unreachable must not keep the web chat down)."""
     settings, bot, dispatcher = app[SETTINGS], app[TELEGRAM_BOT], app[TELEGRAM_DISPATCHER]
     delivery = Delivery(bot, app[SESSIONS], app[CATALOG], app[CLOCK])
     app[TELEGRAM_DELIVERY] = delivery
     throttle = Throttle(settings.telegram_throttle_messages, settings.telegram_throttle_seconds)
     dispatcher["sessions"] = app[SESSIONS]
     dispatcher["turns"] = Turns(app[SERVICE], delivery, throttle)
-    polling: asyncio.Task[None] | None = None
-    if settings.telegram_webhook_url:
-        await bot.set_webhook(
-            settings.telegram_webhook_url,
-            secret_token=settings.telegram_secret,
-            allowed_updates=dispatcher.resolve_used_update_types(),
-        )
-        log.info("telegram.webhook", url=settings.telegram_webhook_url)
-    else:
-        await bot.delete_webhook()  # Telegram refuses getUpdates while a webhook is set
-        polling = asyncio.create_task(
-            dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
-        )
-        log.info("telegram.polling")
+    running = asyncio.create_task(telegram.connect(settings, bot, dispatcher))
     yield
-    if polling is not None:
-        await stop_polling(dispatcher, polling)
+    await telegram.disconnect(dispatcher, running)
     await bot.session.close()
-
-
-async def stop_polling(dispatcher: Dispatcher, polling: asyncio.Task[None]) -> None:
-    """Stop the way aiogram expects: cancelling start_polling's task would leave its
-    inner polling task running. Before polling has really started, cancelling is fine."""
-    try:
-        await dispatcher.stop_polling()
-    except RuntimeError:  # "Polling is not started" yet
-        polling.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await polling
 
 
 async def followup_runner(app: web.Application) -> AsyncIterator[None]:

@@ -71,6 +71,7 @@ class Turn:
     stage_before: str
     replies: list[OutboundMessage] = field(default_factory=list)
     content: str = "text"
+    outbound: list[Touchpoint] = field(default_factory=list)
 
     @property
     def lead(self) -> Lead:
@@ -110,11 +111,7 @@ class ConversationService:
             except Exception as error:  # a bug must not leave the prospect unanswered
                 log.exception("turn.failed", conversation_id=turn.conversation.id)
                 await self._recover(turn, error)
-            for reply in turn.replies:
-                touchpoints.record(
-                    session, turn.conversation, direction="out", author="bot", text=reply.text,
-                    language=turn.language, stage=turn.lead.stage, data=_reply_data(reply),
-                )  # fmt: skip
+            self._store_replies(turn)
             turn.inbound.processed_at = datetime.now(UTC)
             await session.commit()
             return self._result(turn)
@@ -126,14 +123,27 @@ class ConversationService:
             turn = await self._receive(session, message, clean_text(message.text))
             turn.inbound.status = "throttled"
             if notice:
-                reply = self._say(turn, "throttled")
-                turn.replies.append(reply)
-                touchpoints.record(
-                    session, turn.conversation, direction="out", author="bot", text=reply.text,
-                    language=turn.language, stage=turn.lead.stage,
-                )  # fmt: skip
+                turn.replies.append(self._say(turn, "throttled"))
+                self._store_replies(turn)
             await session.commit()
             return self._result(turn)
+
+    async def undelivered(self, result: TurnResult, error: str) -> None:
+        """The channel could not deliver these replies (after its retries): mark them
+        failed on the timeline, so the team sees who is waiting for an answer."""
+        async with self.sessions() as session:
+            await touchpoints.mark_failed(session, result.outbound_ids, error)
+            await session.commit()
+
+    def _store_replies(self, turn: Turn) -> None:
+        for reply in turn.replies:
+            turn.outbound.append(
+                touchpoints.record(
+                    turn.session, turn.conversation, direction="out", author="bot",
+                    text=reply.text, language=turn.language, stage=turn.lead.stage,
+                    data=_reply_data(reply),
+                )
+            )  # fmt: skip
 
     async def _receive(self, session: AsyncSession, message: InboundMessage, text: str) -> Turn:
         """Steps 1-2 and 4: the lead, the stored inbound touchpoint, the language."""
@@ -348,6 +358,7 @@ class ConversationService:
     @staticmethod
     def _result(turn: Turn) -> TurnResult:
         return TurnResult(
+            outbound_ids=[t.id for t in turn.outbound],
             conversation_id=turn.conversation.id,
             lead_id=turn.lead.id,
             replies=turn.replies,

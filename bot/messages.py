@@ -63,3 +63,4 @@ class TurnResult:
     replies: list[OutboundMessage]
     language: str
     stage: str
+    outbound_ids: list[int] = field(default_factory=list)  # the stored replies, in order

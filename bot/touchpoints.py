@@ -92,3 +92,10 @@ async def queued(session: AsyncSession, conversation_id: int) -> list[Touchpoint
         .order_by(Touchpoint.id)
     )
     return list(await session.scalars(query))
+
+
+async def mark_failed(session: AsyncSession, ids: list[int], error: str) -> None:
+    """Outbound messages a channel could not deliver."""
+    for touchpoint in await session.scalars(select(Touchpoint).where(Touchpoint.id.in_(ids))):
+        touchpoint.status = "failed"
+        touchpoint.data = touchpoint.data | {"error": error[:500]}

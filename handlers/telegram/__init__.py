@@ -8,11 +8,15 @@ retried by the session's request middleware. Long polling by default; with
 and the secret-token header is checked.
 """
 
+import asyncio
+import contextlib
 from typing import Any
 
+import structlog
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -23,7 +27,9 @@ from handlers.telegram import prospects, reps, unsupported
 from handlers.telegram.middlewares import OncePerUpdate, OneChatAtATime
 from handlers.telegram.retry import RetryAfter
 
+log = structlog.get_logger(__name__)
 WEBHOOK_PATH = "/webhooks/telegram"
+LONGEST_RECONNECT_WAIT = 60.0
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -69,3 +75,37 @@ class WebhookHandler(SimpleRequestHandler):
                 {"error": "not a Telegram update", "details": str(error)[:500]}, status=400
             )
         return await super().handle(request)
+
+
+async def connect(settings: Settings, bot: Bot, dispatcher: Dispatcher) -> None:
+    """Register the webhook, or drop it and poll; retried until Telegram answers."""
+    wait = 1.0
+    while True:
+        try:
+            if settings.telegram_webhook_url:
+                await bot.set_webhook(
+                    settings.telegram_webhook_url,
+                    secret_token=settings.telegram_secret,
+                    allowed_updates=dispatcher.resolve_used_update_types(),
+                )
+                log.info("telegram.webhook", url=settings.telegram_webhook_url)
+                return
+            await bot.delete_webhook()  # Telegram refuses getUpdates while a webhook is set
+            break
+        except TelegramAPIError as error:
+            log.error("telegram.unreachable", error=str(error), retry_in=wait)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, LONGEST_RECONNECT_WAIT)
+    log.info("telegram.polling")
+    await dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
+
+
+async def disconnect(dispatcher: Dispatcher, running: asyncio.Task[None]) -> None:
+    """Stop the way aiogram expects: cancelling start_polling's task would leave its
+    inner polling task running. Before polling has started, cancelling is fine."""
+    try:
+        await dispatcher.stop_polling()
+    except RuntimeError:  # "Polling is not started": still connecting, or webhook mode
+        running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running

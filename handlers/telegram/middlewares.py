@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -12,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import seen_updates
 
 log = structlog.get_logger(__name__)
+KEEP_CLAIMS = timedelta(days=2)
+FORGET_EVERY = 1000  # updates
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
@@ -52,11 +55,17 @@ class OncePerUpdate(BaseMiddleware):
     as handler data, set once the database is up.
     """
 
+    def __init__(self) -> None:
+        self._claims = 0
+
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
         sessions: async_sessionmaker[AsyncSession] = data["sessions"]
         async with sessions() as session:
             first = await seen_updates.claim(session, "telegram", event.update_id)
+            self._claims += 1
+            if self._claims % FORGET_EVERY == 0:  # Telegram redelivers for a day at most
+                await seen_updates.forget_before(session, datetime.now(UTC) - KEEP_CLAIMS)
         if not first:
             log.info("telegram.duplicate_update", update_id=event.update_id)
             return None

@@ -8,10 +8,15 @@ a prospect sends is lost), and only the handler knows how to turn its event
 
 import time
 
+import structlog
+from aiogram.exceptions import TelegramAPIError
+
 from bot.conversation import ConversationService
 from bot.messages import InboundMessage
 from bot.throttle import Throttle, Verdict
 from handlers.telegram.delivery import Delivery
+
+log = structlog.get_logger(__name__)
 
 
 class Turns:
@@ -28,4 +33,8 @@ class Turns:
             result = await self.service.handle(message)
         else:
             result = await self.service.hold(message, notice=verdict is Verdict.NOTICE)
-        await self.delivery.send(chat_id, result.replies, result.language)
+        try:
+            await self.delivery.send(chat_id, result.replies, result.language)
+        except TelegramAPIError as error:  # retried already: blocked bot, chat gone, long ban
+            log.error("telegram.undelivered", chat_id=chat_id, error=str(error))
+            await self.service.undelivered(result, f"telegram: {error}")

@@ -20,7 +20,7 @@ from bot.messages import Button, OutboundMessage
 from bot.models import Lead, Touchpoint
 from handlers.context import CATALOG, SESSIONS, TELEGRAM_BOT, TELEGRAM_DELIVERY
 from handlers.telegram.delivery import inline_keyboard, split_text, utf16_len
-from tests.conftest import RunningBot, serve, telegram_of, without_rasa
+from tests.conftest import RunningBot, free_port, serve, telegram_of, without_rasa
 from tests.fakes.bot_api import FakeBotAPI
 
 
@@ -40,9 +40,13 @@ async def timeline(bot: RunningBot, chat_id: int) -> tuple[Lead, list[Touchpoint
 
 async def inbound_of(bot: RunningBot, chat_id: int, count: int) -> list[Touchpoint]:
     """The chat's inbound touchpoints, once ``count`` are stored (some get no reply)."""
+    inbound: list[Touchpoint] = []
     for _ in range(100):
-        _lead, touchpoints = await timeline(bot, chat_id)
-        inbound = [t for t in touchpoints if t.direction == "in"]
+        async with bot.app[SESSIONS]() as session:
+            conversation = await leads.find_conversation(session, "telegram", str(chat_id))
+            if conversation is not None:
+                touchpoints = await leads.timeline(session, conversation.lead_id)
+                inbound = [t for t in touchpoints if t.direction == "in"]
         if len(inbound) >= count:
             return inbound
         await asyncio.sleep(0.1)
@@ -263,6 +267,7 @@ async def webhook_bot(tmp_path: Path, bot_api: FakeBotAPI) -> AsyncIterator[Runn
 async def test_webhook_mode_checks_the_secret_and_answers_updates(
     webhook_bot: RunningBot, bot_api: FakeBotAPI
 ) -> None:
+    await bot_api.wait_for("setWebhook", 1)  # the app registers it in the background
     assert bot_api.webhook is not None
     assert bot_api.webhook["url"] == f"{webhook_bot.url}/webhooks/telegram"
     secret = bot_api.webhook["secret_token"]
@@ -310,3 +315,29 @@ async def test_touchpoints_of_telegram_are_on_the_telegram_channel(
     async with telegram_bot.app[SESSIONS]() as session:
         channels = set(await session.scalars(select(Touchpoint.channel)))
     assert channels == {"telegram"}
+
+
+async def test_a_reply_that_cannot_be_delivered_is_marked_failed_on_the_timeline(
+    telegram_bot: RunningBot, bot_api: FakeBotAPI
+) -> None:
+    bot_api.block(115)  # the prospect blocked the bot: Telegram answers 403
+    bot_api.push_update(bot_api.message_update(115, "hello?"))
+
+    await inbound_of(telegram_bot, 115, count=1)
+    for _ in range(100):
+        _lead, touchpoints = await timeline(telegram_bot, 115)
+        outbound = [t for t in touchpoints if t.direction == "out"]
+        if outbound and outbound[0].status == "failed":
+            break
+        await asyncio.sleep(0.1)
+    [reply] = outbound
+    assert reply.status == "failed" and "blocked" in reply.data["error"]
+    assert [t.text for t in touchpoints if t.direction == "in"] == ["hello?"]
+
+
+async def test_the_web_chat_serves_while_telegram_is_unreachable(tmp_path: Path) -> None:
+    dead_api = f"http://127.0.0.1:{free_port()}"
+    settings = without_rasa(tmp_path, telegram_bot_token="123:dead", telegram_api_url=dead_api)
+    async for running in serve(settings):
+        reply = await running.chat("web-visitor-while-telegram-down", "hello")
+        assert reply["replies"][0]["text"] == said(running, "rasa_unavailable")
