@@ -41,7 +41,7 @@ eval: setup
 
 ## bench: reply latency of /api/v1/chat next to Rasa's bare REST webhook
 bench: setup
-	$(VENV)/bin/python benchmarks/chat_latency.py
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/python benchmarks/chat_latency.py
 
 setup: $(VENV)/.installed $(MODEL)
 

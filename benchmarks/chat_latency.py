@@ -1,9 +1,12 @@
-"""Reply latency: 100 sequential turns through the app's /api/v1/chat next to
-Rasa's own REST webhook on the same model and the same messages.
+"""Reply latency: 100 sequential turns through the app's /api/v1/chat and its
+Telegram channel, next to Rasa's own REST webhook on the same model and messages.
 
 Starts the real app (temporary SQLite database) with its managed Rasa server,
-whose stock ``rest`` channel is switched on for the comparison only. Prints
-p50/p99/mean per path and the resident memory of both processes.
+whose stock ``rest`` channel is switched on for the comparison only, and
+Telegram long polling against the tests' fake Bot API server (a Telegram turn
+is timed from the update being offered to getUpdates until its sendMessage
+arrives). Then a burst: 10 chats send 10 messages each at once. Prints
+p50/p99/mean per path, the burst's time, and the memory of both processes.
 
     make bench            # or: .venv/bin/python benchmarks/chat_latency.py --turns 100
 """
@@ -22,6 +25,7 @@ from aiohttp import web
 from bot.__main__ import create_app
 from bot.settings import PROJECT_DIR, Settings
 from handlers.context import RASA_PROCESS
+from tests.fakes.bot_api import FakeBotAPI
 
 MESSAGES = ["hi", "tell me a joke", "bye", "hello there", "what is the weather", "see you"]
 
@@ -51,18 +55,44 @@ async def timed_turns(
     return timings
 
 
+async def telegram_turns(api: FakeBotAPI, chat_id: int, texts: list[str]) -> list[float]:
+    timings = []
+    for n, text in enumerate(texts, start=1):
+        start = time.perf_counter()
+        api.push_update(api.message_update(chat_id, text))
+        await api.wait_for("sendMessage", n, chat_id=chat_id, timeout=60)
+        timings.append((time.perf_counter() - start) * 1000)
+    return timings
+
+
+async def telegram_burst(api: FakeBotAPI, chats: int, each: int) -> float:
+    """Seconds until every one of chats x each messages, sent at once, is answered."""
+    start = time.perf_counter()
+    for n in range(each):
+        for chat in range(chats):
+            api.push_update(api.message_update(800_000 + chat, MESSAGES[n % len(MESSAGES)]))
+    for chat in range(chats):
+        await api.wait_for("sendMessage", each, chat_id=800_000 + chat, timeout=300)
+    return time.perf_counter() - start
+
+
 async def main(turns: int, port: int, rasa_port: int) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     credentials = workdir / "credentials.yml"
     credentials.write_text(
         (PROJECT_DIR / "credentials.yml").read_text() + "\nrest:\n", encoding="utf-8"
     )
+    api = FakeBotAPI()
+    await api.start()
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         port=port,
         rasa_port=rasa_port,
         database_url=f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
         rasa_credentials=credentials,
+        telegram_bot_token=api.token,
+        telegram_api_url=api.url,
+        telegram_throttle_messages=10_000,  # measure the path, not the flood guard
     )
     app = create_app(settings)
     runner = web.AppRunner(app)
@@ -78,6 +108,7 @@ async def main(turns: int, port: int, rasa_port: int) -> None:
         # one warm-up turn each, so model loading and connection set-up do not count
         await timed_turns(http, chat_url, [{"sender": "warm-app", "text": "hi"}])
         await timed_turns(http, rest_url, [{"sender": "warm-rest", "message": "hi"}])
+        await telegram_turns(api, 700_000, ["hi"])
         results = {
             "app /api/v1/chat": await timed_turns(
                 http, chat_url, [{"sender": "bench-app", "text": t} for t in texts]
@@ -91,10 +122,14 @@ async def main(turns: int, port: int, rasa_port: int) -> None:
                 [{"sender": "bench-journey", "message": t} for t in texts],
                 params={"token": process.token},
             ),
+            "app Telegram (polling)": await telegram_turns(api, 700_001, texts),
         }
+        burst_chats, burst_each = 10, 10
+        burst = await telegram_burst(api, burst_chats, burst_each)
     assert process.process is not None
     app_rss, rasa_rss = rss_mb(os.getpid()), rss_mb(process.process.pid)
     await runner.cleanup()
+    await api.close()
 
     print(f"\n{turns} sequential turns, same model, same messages ({', '.join(MESSAGES)})")
     print(f"{'path':<28}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}")
@@ -103,7 +138,12 @@ async def main(turns: int, port: int, rasa_port: int) -> None:
             f"{name:<28}{percentile(timings, 0.5):>9.1f}{percentile(timings, 0.99):>9.1f}"
             f"{statistics.fmean(timings):>9.1f}"
         )
-    print(f"\nresident memory: app {app_rss:.0f} MB, Rasa {rasa_rss:.0f} MB")
+    total = burst_chats * burst_each
+    print(
+        f"\nTelegram burst: {burst_chats} chats x {burst_each} messages at once, all "
+        f"{total} answered in {burst:.1f} s ({total / burst:.1f} turns/s)"
+    )
+    print(f"resident memory: app {app_rss:.0f} MB, Rasa {rasa_rss:.0f} MB")
 
 
 if __name__ == "__main__":
