@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
+from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
@@ -34,12 +34,8 @@ LONGEST_RECONNECT_WAIT = 60.0
 
 def create_bot(settings: Settings) -> Bot:
     assert settings.telegram_bot_token is not None
-    api = (
-        TelegramAPIServer.from_base(settings.telegram_api_url)
-        if settings.telegram_api_url
-        else None
-    )
-    session = AiohttpSession(api=api) if api else AiohttpSession()
+    url = settings.telegram_api_url
+    session = AiohttpSession(api=TelegramAPIServer.from_base(url) if url else PRODUCTION)
     session.middleware(RetryAfter())
     return Bot(settings.telegram_bot_token.get_secret_value(), session=session)
 

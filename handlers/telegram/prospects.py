@@ -39,6 +39,8 @@ async def contact(message: Message, turns: Turns) -> None:
     """A phone shared with the button is the prospect's own: saved, never asked again."""
     assert message.contact is not None
     phone = message.contact.phone_number
+    if phone.isdigit():  # Telegram sends the international number without its "+"
+        phone = f"+{phone}"
     own = message.from_user is not None and message.contact.user_id == message.from_user.id
     metadata = {"shared_phone": phone} if own else {}
     await turns.take(
