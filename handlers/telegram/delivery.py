@@ -16,6 +16,7 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     KeyboardButton,
     ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,6 +32,9 @@ log = structlog.get_logger(__name__)
 MAX_TEXT = 4096  # in UTF-16 code units, as Telegram counts
 MAX_CALLBACK_DATA = 64  # bytes
 ASKS_FOR_CONTACT = frozenset({"booking.ask_contact", "booking.bad_contact"})
+# After these the "share my phone number" keyboard has no use left: take it away
+# (a prospect who typed the number instead never pressed it, so it stayed).
+ENDS_BOOKING = frozenset({"booking.confirmed", "booking.rescheduled", "booking.stopped"})
 CALENDAR_URL = re.compile(r"^/bookings/(?P<token>[A-Za-z0-9_-]{20,64})\.ics$")
 
 
@@ -116,9 +120,11 @@ class Delivery:
 
     def _markup(
         self, reply: OutboundMessage, language: str
-    ) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+    ) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
         if reply.buttons:
             return inline_keyboard(reply.buttons)
+        if reply.key in ENDS_BOOKING:
+            return ReplyKeyboardRemove(remove_keyboard=True)
         if reply.key in ASKS_FOR_CONTACT:
             share = self.catalog.render("telegram.share_contact", language)
             return ReplyKeyboardMarkup(

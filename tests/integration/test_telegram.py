@@ -117,6 +117,7 @@ async def test_from_start_to_a_booked_test_drive_in_english_with_buttons(
     contact = {"phone_number": "972525551234", "first_name": "Dana", "user_id": 900_001}
     [confirmation] = await dana.says(None, contact=contact)
     assert confirmation.params["text"].startswith("You're booked, Dana! Test drive of the RAV4")
+    assert confirmation.params["reply_markup"] == {"remove_keyboard": True}  # no more "share"
     [document] = await live_bot_api.wait_for("sendDocument", 1, chat_id=900_001)
     filename, data = document.files["document"]
     assert filename.endswith(".ics") and b"BEGIN:VCALENDAR" in data and b"RAV4" in data
