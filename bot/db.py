@@ -1,14 +1,27 @@
 """Database engine, sessions and schema migrations (SQLAlchemy 2 async + Alembic)."""
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import structlog
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -80,3 +93,33 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
 async def ping(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether an error means the database is away (restarting, network), not a bug:
+    worth waiting for. asyncpg's refused connections come through unwrapped."""
+    if isinstance(error, OSError):
+        return True
+    if isinstance(error, IntegrityError | ProgrammingError | DataError):
+        return False
+    return isinstance(error, OperationalError | InterfaceError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
+
+
+async def while_unreachable(
+    operation: Callable[[], Awaitable[T]], *, patience: float = 60.0, first_wait: float = 0.5
+) -> T:
+    """Run ``operation``, again and again while the database is unreachable, for up to
+    ``patience`` seconds: a database restart then costs a delay, not a lost message."""
+    waited, wait = 0.0, first_wait
+    while True:
+        try:
+            return await operation()
+        except Exception as error:
+            if not unreachable(error) or waited >= patience:
+                raise
+            log.warning("database.unreachable", error=str(error)[:200], retry_in=wait)
+        await asyncio.sleep(wait)
+        waited += wait
+        wait = min(wait * 2, 5.0)

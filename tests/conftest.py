@@ -79,25 +79,51 @@ def _as_postgres(*command: str) -> None:
     subprocess.run([*prefix, *command], check=True, capture_output=True, timeout=120)
 
 
+class PostgresServer:
+    """A throwaway PostgreSQL server (Debian's package, installed by `make test`) in a
+    temporary folder; tests can stop and start it to see a database restart."""
+
+    def __init__(self) -> None:
+        initdb = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if not initdb:
+            pytest.fail(
+                "PostgreSQL is missing: `make test` installs it (apt-get install postgresql)"
+            )
+        self.bin_dir, self.port = initdb[-1].parent, free_port()
+        self.home = Path(tempfile.mkdtemp(prefix="journeybot-pg-"))
+        if os.geteuid() == 0:
+            shutil.chown(self.home, "postgres")
+        self.data = self.home / "data"
+        _as_postgres(
+            str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", "bot", "-A", "trust",
+            "--no-sync",
+        )  # fmt: skip
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://bot@127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        _as_postgres(
+            str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.home / "log"),
+            "-w", "-o", f"-h 127.0.0.1 -p {self.port} -k {self.home} -c fsync=off", "start",
+        )  # fmt: skip
+
+    def stop(self, mode: str = "fast") -> None:
+        _as_postgres(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[str]:
-    """A throwaway PostgreSQL server (Debian's package, installed by `make test`)."""
-    initdb = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    if not initdb:
-        pytest.fail("PostgreSQL is missing: `make test` installs it (apt-get install postgresql)")
-    bin_dir, port = initdb[-1].parent, free_port()
-    home = Path(tempfile.mkdtemp(prefix="journeybot-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(home, "postgres")
-    data = home / "data"
-    _as_postgres(str(bin_dir / "initdb"), "-D", str(data), "-U", "bot", "-A", "trust", "--no-sync")
-    _as_postgres(
-        str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(home / "log"), "-w",
-        "-o", f"-h 127.0.0.1 -p {port} -k {home} -c fsync=off", "start",
-    )  # fmt: skip
-    yield f"postgresql+asyncpg://bot@127.0.0.1:{port}"
-    _as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
-    shutil.rmtree(home, ignore_errors=True)
+    """The URL of a PostgreSQL server shared by the tests (each gets its own database)."""
+    server = PostgresServer()
+    yield server.url
+    server.remove()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

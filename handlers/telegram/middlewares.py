@@ -11,6 +11,7 @@ from aiogram.types import Chat, TelegramObject, Update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import seen_updates
+from bot.db import while_unreachable
 
 log = structlog.get_logger(__name__)
 KEEP_CLAIMS = timedelta(days=2)
@@ -53,6 +54,11 @@ class OncePerUpdate(BaseMiddleware):
     The claim is a row in the database (bot.seen_updates), so it survives a
     restart and holds across replicas. The dispatcher's ``sessions`` reach it
     as handler data, set once the database is up.
+
+    While the database is unreachable (a restart), the claim and then the
+    update are retried for up to a minute instead of failing: aiogram has
+    already confirmed the update to Telegram, so giving up would lose it. A
+    turn cut off half-way is then handled again from the start.
     """
 
     def __init__(self) -> None:
@@ -61,12 +67,15 @@ class OncePerUpdate(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
         sessions: async_sessionmaker[AsyncSession] = data["sessions"]
+        if not await while_unreachable(lambda: self._claim(sessions, event.update_id)):
+            log.info("telegram.duplicate_update", update_id=event.update_id)
+            return None
+        return await while_unreachable(lambda: handler(event, data))
+
+    async def _claim(self, sessions: async_sessionmaker[AsyncSession], update_id: int) -> bool:
         async with sessions() as session:
-            first = await seen_updates.claim(session, "telegram", event.update_id)
+            first = await seen_updates.claim(session, "telegram", update_id)
             self._claims += 1
             if self._claims % FORGET_EVERY == 0:  # Telegram redelivers for a day at most
                 await seen_updates.forget_before(session, datetime.now(UTC) - KEEP_CLAIMS)
-        if not first:
-            log.info("telegram.duplicate_update", update_id=event.update_id)
-            return None
-        return await handler(event, data)
+            return first

@@ -4,11 +4,13 @@ import asyncio
 from datetime import UTC
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import leads
-from bot.db import create_engine, downgrade, migrate
+from bot.db import create_engine, downgrade, migrate, unreachable, while_unreachable
 from bot.models import Conversation, Lead
 
 
@@ -61,3 +63,25 @@ async def test_timestamps_come_back_as_aware_utc(
         lead = await leads.get_lead(session, conversation.lead_id)
         assert lead is not None
         assert lead.created_at.tzinfo == UTC
+
+
+async def test_only_an_unreachable_database_is_waited_for() -> None:
+    calls: list[int] = []
+
+    async def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConnectionRefusedError(111, "Connect call failed")
+        return "done"
+
+    async def buggy() -> None:
+        calls.append(1)
+        raise IntegrityError("INSERT ...", {}, Exception("duplicate key"))
+
+    assert await while_unreachable(flaky, first_wait=0.01) == "done"
+    assert len(calls) == 3
+    calls.clear()
+    with pytest.raises(IntegrityError):
+        await while_unreachable(buggy, first_wait=0.01)
+    assert len(calls) == 1  # a bug is not retried
+    assert unreachable(OperationalError("SELECT 1", {}, Exception("server closed")))

@@ -20,7 +20,14 @@ from bot.messages import Button, OutboundMessage
 from bot.models import Lead, Touchpoint
 from handlers.context import CATALOG, SESSIONS, TELEGRAM_BOT, TELEGRAM_DELIVERY
 from handlers.telegram.delivery import inline_keyboard, split_text, utf16_len
-from tests.conftest import RunningBot, free_port, serve, telegram_of, without_rasa
+from tests.conftest import (
+    PostgresServer,
+    RunningBot,
+    free_port,
+    serve,
+    telegram_of,
+    without_rasa,
+)
 from tests.fakes.bot_api import FakeBotAPI
 
 
@@ -341,3 +348,31 @@ async def test_the_web_chat_serves_while_telegram_is_unreachable(tmp_path: Path)
     async for running in serve(settings):
         reply = await running.chat("web-visitor-while-telegram-down", "hello")
         assert reply["replies"][0]["text"] == said(running, "rasa_unavailable")
+
+
+@pytest.mark.postgres
+async def test_an_update_sent_while_the_database_restarts_is_answered_once_it_is_back(
+    tmp_path: Path, bot_api: FakeBotAPI
+) -> None:
+    server = PostgresServer()  # its own server: this test stops it
+    try:
+        settings = without_rasa(
+            tmp_path, database_url=f"{server.url}/postgres", **telegram_of(bot_api)
+        )
+        async for running in serve(settings):
+            bot_api.push_update(bot_api.message_update(120, "before the restart"))
+            await bot_api.wait_for("sendMessage", 1, chat_id=120)
+
+            server.stop()
+            bot_api.push_update(bot_api.message_update(120, "during the restart"))
+            await asyncio.sleep(3)  # polled and confirmed to Telegram; the app waits
+            assert len(bot_api.sent("sendMessage", chat_id=120)) == 1
+            server.start()
+
+            replies = await bot_api.wait_for("sendMessage", 2, chat_id=120, timeout=60)
+            assert texts(replies) == [said(running, "rasa_unavailable")] * 2
+            _lead, touchpoints = await timeline(running, 120)
+            inbound = [t.text for t in touchpoints if t.direction == "in"]
+            assert inbound == ["before the restart", "during the restart"]
+    finally:
+        server.remove()
