@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import journey, leads
-from bot.db import ping
+from bot.db import ping, while_unreachable
 from bot.messages import InboundMessage, TurnResult
 from bot.models import Lead
 from bot.rasa_client import RasaUnavailable
@@ -58,7 +58,8 @@ async def chat(request: web.Request) -> web.Response:
         language_hint=body.language,
         metadata={"source": body.source} if body.source else {},
     )
-    result = await request.app[SERVICE].handle(message)
+    service = request.app[SERVICE]
+    result = await while_unreachable(lambda: service.handle(message))  # a database restart
     return web.json_response(turn_view(result))
 
 

@@ -17,6 +17,7 @@ import structlog
 from aiohttp import WSMsgType, web
 
 from bot import leads, touchpoints
+from bot.db import while_unreachable
 from bot.messages import InboundMessage, OutboundMessage
 from bot.models import Conversation
 from handlers.api import turn_view
@@ -118,7 +119,8 @@ async def _answer(
         language_hint=frame.get("language") or hint,
         metadata={"page": str(frame.get("page") or "")[:500], "source": frame.get("utm_source")},
     )
-    result = await request.app[SERVICE].handle(message)
+    service = request.app[SERVICE]
+    result = await while_unreachable(lambda: service.handle(message))  # a database restart
     view = turn_view(result)
     for reply in view["replies"]:
         await ws.send_json({"type": "reply", **reply})

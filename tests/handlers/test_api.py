@@ -1,5 +1,6 @@
 """The HTTP layer of the real app, with Rasa down: auth, bad input, health."""
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -8,7 +9,14 @@ from sqlalchemy import select
 
 from bot.models import Lead, Touchpoint
 from handlers.context import RASA_TOKEN, SESSIONS
-from tests.conftest import OPS_TOKEN, RunningBot, make_settings
+from tests.conftest import (
+    OPS_TOKEN,
+    PostgresServer,
+    RunningBot,
+    make_settings,
+    serve,
+    without_rasa,
+)
 
 
 async def test_ops_api_refuses_requests_without_or_with_a_wrong_token(
@@ -189,3 +197,27 @@ async def test_rasa_may_post_a_long_conversations_tracker_to_the_action_webhook(
     async with bot.http.post(url, params={"token": bot.app[RASA_TOKEN]}, json=body) as response:
         assert response.status == 200, await response.text()
         assert (await response.json())["responses"][0]["custom"]["key"] == "greet"
+
+
+@pytest.mark.postgres
+async def test_a_chat_message_sent_while_the_database_restarts_is_answered_once_it_is_back(
+    tmp_path: Path,
+) -> None:
+    server = PostgresServer()  # its own server: this test stops it
+    try:
+        settings = without_rasa(tmp_path, database_url=f"{server.url}/postgres")
+        async for running in serve(settings):
+            await running.chat("restart-visitor", "before the restart")
+            server.stop()
+            during = asyncio.create_task(running.chat("restart-visitor", "during the restart"))
+            await asyncio.sleep(2)
+            assert not during.done()  # waiting for the database, not failing
+            server.start()
+
+            reply = await asyncio.wait_for(during, timeout=60)
+
+            lead = await running.lead(reply["lead_id"])
+            inbound = [t["text"] for t in lead["touchpoints"] if t["direction"] == "in"]
+            assert inbound == ["before the restart", "during the restart"]
+    finally:
+        server.remove()
