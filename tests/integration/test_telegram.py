@@ -57,10 +57,6 @@ def catalog(bot: RunningBot) -> Catalog:
     return bot.app[CATALOG]
 
 
-async def lead_of(bot: RunningBot, lead_id: int) -> dict[str, Any]:
-    return await bot.lead(lead_id)
-
-
 async def reminder_goes_out(bot: RunningBot, api: FakeBotAPI, chat_id: int, lead_id: int) -> Call:
     """Move the clock to just before the booking's latest reminder time (2 h before it)
     and run the follow-ups: its reminder, and only that, goes out to the chat."""
@@ -124,7 +120,7 @@ async def test_from_start_to_a_booked_test_drive_in_english_with_buttons(
 
     lead_id = next(b["lead_id"] for b in await bookings(bot) if b["product_id"] == "rav4"
                    and b["branch_id"] == "haifa")  # fmt: skip
-    lead = await lead_of(bot, lead_id)
+    lead = await bot.lead(lead_id)
     assert (lead["source"], lead["phone"], lead["name"]) == ("instagram", "+972525551234", "Dana")
     assert lead["stage"] == "decision"
     assert {t["channel"] for t in lead["touchpoints"]} == {"telegram"}
@@ -148,7 +144,7 @@ async def test_a_one_message_booking_in_hebrew(bot: RunningBot, live_bot_api: Fa
     [document] = await live_bot_api.wait_for("sendDocument", 1, chat_id=900_002)
     [row] = [b for b in await bookings(bot) if b["product_id"] == "corolla"
              and b["branch_id"] == "tel_aviv" and b["status"] == "confirmed"]  # fmt: skip
-    lead = await lead_of(bot, row["lead_id"])
+    lead = await bot.lead(row["lead_id"])
     assert confirmation.params["text"].startswith(f"קבענו, {lead['name']}!"), confirmation.params
     assert document.files["document"][0].endswith(".ics")
     assert (lead["source"], lead["language"], lead["phone"]) == (
