@@ -24,8 +24,8 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.__main__ import create_app
-from bot.models import Conversation, Touchpoint
 from bot.settings import PROJECT_DIR, Settings
+from bot.storage.models import Conversation, Touchpoint
 from handlers.context import RASA_PROCESS, SESSIONS
 from tests.fakes.bot_api import FakeBotAPI
 

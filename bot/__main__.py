@@ -14,20 +14,22 @@ import jinja2
 import structlog
 from aiohttp import web
 
-from bot.actions import Services, default_registry
-from bot.catalog import Catalog
 from bot.clock import Clock
-from bot.conversation import ConversationService
-from bot.db import create_engine, migrate, session_factory
-from bot.followups import Runner, Sender
-from bot.language import LanguageChooser
+from bot.content.catalog import Catalog
+from bot.content.profile import load_profile
+from bot.conversation.language import LanguageChooser
+from bot.conversation.service import ConversationService
+from bot.conversation.throttle import Throttle
+from bot.dialogue.actions import Services
+from bot.dialogue.rasa_client import RasaClient
+from bot.dialogue.rasa_process import RasaProcess
+from bot.dialogue.registry import default_registry
+from bot.followups.followups import Runner, Sender
 from bot.logs import configure_logging
-from bot.profile import load_profile
-from bot.rasa_client import RasaClient
-from bot.rasa_process import RasaProcess
 from bot.settings import Settings
-from bot.throttle import Throttle
-from handlers import api, bookings, rasa_actions, telegram, webchat
+from bot.storage.engine import create_engine, migrate, session_factory
+from handlers import api, bookings, rasa_actions, telegram
+from handlers import web as web_chat
 from handlers.context import (
     ACTIONS,
     CATALOG,
@@ -122,7 +124,7 @@ async def telegram_channel(app: web.Application) -> AsyncIterator[None]:
 
 async def followup_runner(app: web.Application) -> AsyncIterator[None]:
     """Send due reminders, NPS questions and nudges every few seconds, in the background."""
-    senders: dict[str, Sender] = {"web": webchat.deliver(app)}
+    senders: dict[str, Sender] = {"web": web_chat.deliver(app)}
     if TELEGRAM_DELIVERY in app:
         senders["telegram"] = app[TELEGRAM_DELIVERY].followup
     runner = Runner(app[SESSIONS], app[CATALOG], app[CLOCK], senders=senders)
@@ -167,13 +169,13 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app.cleanup_ctx.append(followup_runner)
     aiohttp_jinja2.setup(
         app,
-        loader=jinja2.PackageLoader("handlers.webchat", "templates"),
+        loader=jinja2.PackageLoader("handlers.web", "templates"),
         autoescape=jinja2.select_autoescape(default=True),
     )
     app.add_routes(api.routes)
     app.add_routes(bookings.routes)
     app.add_routes(rasa_actions.routes)
-    app.add_routes(webchat.routes)
+    app.add_routes(web_chat.routes)
     return app
 
 

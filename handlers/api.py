@@ -7,11 +7,11 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import journey, leads
-from bot.db import ping, while_unreachable
-from bot.messages import InboundMessage, TurnResult
-from bot.models import Lead
-from bot.rasa_client import RasaUnavailable
+from bot.conversation.messages import InboundMessage, TurnResult
+from bot.crm import journey, leads
+from bot.dialogue.rasa_client import RasaUnavailable
+from bot.storage.engine import ping, while_unreachable
+from bot.storage.models import Lead
 from handlers.context import ENGINE, LANGUAGES, RASA, SERVICE, SESSIONS, SETTINGS
 from handlers.errors import ApiError, ops_only, read_body
 

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot import booking
-from bot.calendar import invite
+from bot.booking import bookings
+from bot.booking.calendar import invite
 from handlers.context import CATALOG, SESSIONS
 from handlers.errors import ApiError, ops_only
 
@@ -34,11 +34,11 @@ async def list_bookings(request: web.Request) -> web.Response:
         day_from = datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(branch.timezone))
         day_to = day_from + timedelta(days=1)
     async with request.app[SESSIONS]() as session:
-        found = await booking.listing(
+        found = await bookings.listing(
             session, day_from=day_from, day_to=day_to,
             branch_id=branch.id if branch_id else None, status=status,
         )  # fmt: skip
-        return web.json_response({"bookings": [booking.booking_view(b) for b in found]})
+        return web.json_response({"bookings": [bookings.booking_view(b) for b in found]})
 
 
 @routes.get("/bookings/{token:[A-Za-z0-9_-]{20,64}}.ics")
@@ -46,7 +46,7 @@ async def calendar_invite(request: web.Request) -> web.Response:
     """The invite behind the link in the confirmation; the token is the only key."""
     token = request.match_info["token"]
     async with request.app[SESSIONS]() as session:
-        found = await booking.by_token(session, token)
+        found = await bookings.by_token(session, token)
     if found is None:
         raise web.HTTPNotFound(text="no such booking")
     return web.Response(

@@ -4,14 +4,14 @@ from aiogram import Bot, Dispatcher
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.actions import ActionRegistry
-from bot.catalog import Catalog
 from bot.clock import Clock
-from bot.conversation import ConversationService
-from bot.followups import Runner
-from bot.language import LanguageChooser
-from bot.rasa_client import RasaClient
-from bot.rasa_process import RasaProcess
+from bot.content.catalog import Catalog
+from bot.conversation.language import LanguageChooser
+from bot.conversation.service import ConversationService
+from bot.dialogue.rasa_client import RasaClient
+from bot.dialogue.rasa_process import RasaProcess
+from bot.dialogue.registry import ActionRegistry
+from bot.followups.followups import Runner
 from bot.settings import Settings
 from handlers.telegram.delivery import Delivery
 

@@ -4,7 +4,7 @@ import secrets
 
 from aiohttp import web
 
-from bot.actions import ActionRejected, UnknownAction
+from bot.dialogue.actions import ActionRejected, UnknownAction
 from handlers.context import ACTIONS, RASA_TOKEN
 from handlers.errors import ApiError
 

@@ -28,15 +28,15 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from bot.__main__ import create_app
-from bot.actions import Services
-from bot.catalog import Catalog
 from bot.clock import Clock, ManualClock
-from bot.conversation import ConversationService
-from bot.db import create_engine, migrate, session_factory
-from bot.language import LanguageChooser
-from bot.profile import Profile, load_profile
-from bot.rasa_client import RasaClient
+from bot.content.catalog import Catalog
+from bot.content.profile import Profile, load_profile
+from bot.conversation.language import LanguageChooser
+from bot.conversation.service import ConversationService
+from bot.dialogue.actions import Services
+from bot.dialogue.rasa_client import RasaClient
 from bot.settings import Settings
+from bot.storage.engine import create_engine, migrate, session_factory
 from tests.fakes.bot_api import FakeBotAPI
 
 OPS_TOKEN = "test-ops-token"

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.evaluation import Figures, figures, load_examples, table
+from bot.dialogue.evaluation import Figures, figures, load_examples, table
 from bot.settings import PROJECT_DIR
 
 RASA = PROJECT_DIR / ".venv-rasa" / "bin" / "rasa"

@@ -20,12 +20,12 @@ from aiogram.types import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import booking
-from bot.calendar import invite
-from bot.catalog import Catalog
+from bot.booking import bookings
+from bot.booking.calendar import invite
 from bot.clock import Clock
-from bot.messages import Attachment, Button, OutboundMessage
-from bot.models import Conversation
+from bot.content.catalog import Catalog
+from bot.conversation.messages import Attachment, Button, OutboundMessage
+from bot.storage.models import Conversation
 
 log = structlog.get_logger(__name__)
 
@@ -138,7 +138,7 @@ class Delivery:
         """The booking's .ics invite as a document, built from the booking itself."""
         match = CALENDAR_URL.match(attachment.url)
         async with self.sessions() as session:
-            found = await booking.by_token(session, match["token"]) if match else None
+            found = await bookings.by_token(session, match["token"]) if match else None
         if found is None:
             log.warning("telegram.attachment_missing", url=attachment.url)
             return

@@ -10,8 +10,8 @@ from aiogram import BaseMiddleware
 from aiogram.types import Chat, TelegramObject, Update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import seen_updates
-from bot.db import while_unreachable
+from bot.storage import seen_updates
+from bot.storage.engine import while_unreachable
 
 log = structlog.get_logger(__name__)
 KEEP_CLAIMS = timedelta(days=2)

@@ -9,7 +9,7 @@ from aiogram.enums import ChatType
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message, User
 
-from bot.messages import InboundMessage
+from bot.conversation.messages import InboundMessage
 from handlers.telegram.turns import Turns
 
 SOURCE_PREFIX = "src_"  # t.me/<bot>?start=src_instagram

@@ -11,9 +11,9 @@ import time
 import structlog
 from aiogram.exceptions import TelegramAPIError
 
-from bot.conversation import ConversationService
-from bot.messages import InboundMessage
-from bot.throttle import Throttle, Verdict
+from bot.conversation.messages import InboundMessage
+from bot.conversation.service import ConversationService
+from bot.conversation.throttle import Throttle, Verdict
 from handlers.telegram.delivery import Delivery
 
 log = structlog.get_logger(__name__)

@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import leads, touchpoints
-from bot.actions import ActionRejected, Services, UnknownAction, default_registry
+from bot.crm import leads, touchpoints
+from bot.dialogue.actions import ActionRejected, Services, UnknownAction
+from bot.dialogue.registry import default_registry
 
 
 def request(action: str, sender_id: str) -> dict[str, object]:

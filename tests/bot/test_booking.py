@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import availability, booking
-from bot.models import Booking, Lead
-from bot.profile import Profile
+from bot.booking import availability, bookings
+from bot.content.profile import Profile
+from bot.storage.models import Booking, Lead
 
 ISRAEL = ZoneInfo("Asia/Jerusalem")
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Monday 10:00 in Israel
@@ -48,19 +48,19 @@ async def test_book_reschedule_cancel_and_the_timeline(
 ) -> None:
     async with sessions() as session:
         lead = await new_lead(session)
-        made = await booking.book(
+        made = await bookings.book(
             session, dealer, lead, branch_id="haifa", product_id="tucson",
             start=at(THURSDAY, 11), now=NOW, language="he",
         )  # fmt: skip
-        moved = await booking.reschedule(session, dealer, lead, made, at(THURSDAY, 15), NOW)
+        moved = await bookings.reschedule(session, dealer, lead, made, at(THURSDAY, 15), NOW)
         assert (made.status, moved.status) == ("rescheduled", "confirmed")
-        assert await booking.upcoming(session, lead.id, NOW) is moved
-        booking.cancel(session, lead, moved)
+        assert await bookings.upcoming(session, lead.id, NOW) is moved
+        bookings.cancel(session, lead, moved)
         await session.commit()
-        assert await booking.upcoming(session, lead.id, NOW) is None
+        assert await bookings.upcoming(session, lead.id, NOW) is None
 
     async with sessions() as session:
-        rows = await booking.listing(session, branch_id="haifa")
+        rows = await bookings.listing(session, branch_id="haifa")
         assert [(b.starts_at, b.status) for b in rows] == [
             (at(THURSDAY, 11), "rescheduled"),
             (at(THURSDAY, 15), "cancelled"),
@@ -72,23 +72,23 @@ async def test_a_full_slot_and_a_closed_time_are_refused(
 ) -> None:
     async with sessions() as session:
         first, second = await new_lead(session), await new_lead(session)
-        await booking.book(
+        await bookings.book(
             session, dealer, first, branch_id="haifa", product_id="tucson",
             start=at(THURSDAY, 9), now=NOW, language="en",
         )  # fmt: skip
-        with pytest.raises(booking.SlotTaken):
-            await booking.book(
+        with pytest.raises(bookings.SlotTaken):
+            await bookings.book(
                 session, dealer, second, branch_id="haifa", product_id="tucson",
                 start=at(THURSDAY, 9), now=NOW, language="en",
             )  # fmt: skip
-        with pytest.raises(booking.SlotClosed):
-            await booking.book(
+        with pytest.raises(bookings.SlotClosed):
+            await bookings.book(
                 session, dealer, second, branch_id="haifa", product_id="tucson",
                 start=at(date(2026, 11, 27), 10), now=NOW, language="en",
             )  # fmt: skip
         # the Corolla has two cars: two prospects, one slot
         for lead in (first, second):
-            await booking.book(
+            await bookings.book(
                 session, dealer, lead, branch_id="haifa", product_id="corolla",
                 start=at(THURSDAY, 9), now=NOW, language="en",
             )  # fmt: skip
@@ -105,7 +105,7 @@ async def test_twenty_prospects_race_for_three_free_slots(
     free, full = starts[:3], starts[3:]
     async with sessions() as session:  # the rest of Thursday is already booked
         for start in full:
-            await booking.book(
+            await bookings.book(
                 session, dealer, await new_lead(session), branch_id="haifa",
                 product_id="tucson", start=start, now=NOW, language="en",
             )  # fmt: skip
@@ -117,13 +117,13 @@ async def test_twenty_prospects_race_for_three_free_slots(
         async with sessions() as session:
             lead = await new_lead(session)
             try:
-                await booking.book(
+                await bookings.book(
                     session, dealer, lead, branch_id="haifa", product_id="tucson",
                     start=wanted, now=NOW, language="en",
                 )  # fmt: skip
                 await session.commit()
                 return wanted, None
-            except booking.SlotTaken:
+            except bookings.SlotTaken:
                 await session.rollback()
                 offer = await availability.nearest_free(session, dealer, haifa, tucson, wanted, NOW)
                 return wanted, offer

@@ -4,8 +4,8 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from bot import booking_details
-from bot.profile import Profile
+from bot.booking import details
+from bot.content.profile import Profile
 from tests.conftest import monday_morning
 
 NOW = monday_morning()  # 08:00 on a Monday in Israel
@@ -22,7 +22,7 @@ ONE_MESSAGE = {
 
 @pytest.mark.parametrize("language", ONE_MESSAGE)
 def test_one_message_carries_every_detail(dealer: Profile, language: str) -> None:
-    found = booking_details.read(
+    found = details.read(
         dealer, ONE_MESSAGE[language], [], language, NOW, timezone="Asia/Jerusalem"
     )
     assert found.product is not None and found.product.id == "rav4"
@@ -38,7 +38,7 @@ def test_rasa_entities_and_button_payloads_come_first(dealer: Profile) -> None:
         {"entity": "when", "value": TUESDAY_11.isoformat()},
         {"entity": "email", "value": "Dana@Example.com"},
     ]
-    found = booking_details.read(dealer, "/inform", entities, "en", NOW, timezone="Asia/Jerusalem")
+    found = details.read(dealer, "/inform", entities, "en", NOW, timezone="Asia/Jerusalem")
     assert (found.product and found.product.id, found.when, found.email) == (
         "tucson",
         TUESDAY_11,
@@ -47,16 +47,16 @@ def test_rasa_entities_and_button_payloads_come_first(dealer: Profile) -> None:
 
 
 def test_a_day_without_a_time_and_a_time_without_a_day(dealer: Profile) -> None:
-    thursday = booking_details.read(dealer, "thursday", [], "en", NOW, timezone="Asia/Jerusalem")
+    thursday = details.read(dealer, "thursday", [], "en", NOW, timezone="Asia/Jerusalem")
     assert thursday.day_only and thursday.has_day and thursday.when is not None
     assert thursday.when.weekday() == 3
-    five = booking_details.read(dealer, "at 5", [], "en", NOW, timezone="Asia/Jerusalem")
+    five = details.read(dealer, "at 5", [], "en", NOW, timezone="Asia/Jerusalem")
     assert five.when is not None and five.when.hour == 17 and not five.has_day
 
 
 def test_names_only_from_clear_phrases_or_when_asked(dealer: Profile) -> None:
     def name(text: str, asked: str | None = None) -> str | None:
-        return booking_details.read(
+        return details.read(
             dealer, text, [], "en", NOW, timezone="Asia/Jerusalem", asked=asked
         ).name
 
@@ -68,9 +68,9 @@ def test_names_only_from_clear_phrases_or_when_asked(dealer: Profile) -> None:
 
 
 def test_a_broken_phone_number_is_noticed(dealer: Profile) -> None:
-    found = booking_details.read(dealer, "05255", [], "he", NOW, timezone="Asia/Jerusalem")
+    found = details.read(dealer, "05255", [], "he", NOW, timezone="Asia/Jerusalem")
     assert found.phone is None and not found.contact_attempt
-    found = booking_details.read(dealer, "0525551", [], "he", NOW, timezone="Asia/Jerusalem")
+    found = details.read(dealer, "0525551", [], "he", NOW, timezone="Asia/Jerusalem")
     assert found.phone is None and found.contact_attempt
-    found = booking_details.read(dealer, "dana@", [], "en", NOW, timezone="Asia/Jerusalem")
+    found = details.read(dealer, "dana@", [], "en", NOW, timezone="Asia/Jerusalem")
     assert found.email is None and found.contact_attempt

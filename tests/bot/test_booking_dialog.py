@@ -7,10 +7,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import booking, leads
-from bot.actions import ActionRegistry, Services, default_registry
+from bot.booking import bookings
 from bot.clock import ManualClock
-from bot.models import Booking, FollowUp, Lead
+from bot.crm import leads
+from bot.dialogue.actions import Services
+from bot.dialogue.registry import ActionRegistry, default_registry
+from bot.storage.models import Booking, FollowUp, Lead
 
 ISRAEL = ZoneInfo("Asia/Jerusalem")
 
@@ -104,7 +106,7 @@ async def test_known_details_are_not_asked_again_and_taken_times_get_alternative
         other = Lead()
         session.add(other)
         await session.flush()
-        await booking.book(
+        await bookings.book(
             session, services.catalog.profile, other, branch_id="haifa", product_id="tucson",
             start=tomorrow(clock, 11), now=clock.now(), language="en",
         )  # fmt: skip
@@ -174,7 +176,7 @@ async def test_cancel_asks_first_and_yes_cancels_only_right_after(
     async with sessions() as session:
         lead = await session.scalar(select(Lead))
         assert lead is not None
-        made = await booking.book(
+        made = await bookings.book(
             session, services.catalog.profile, lead, branch_id="haifa", product_id="rav4",
             start=tomorrow(clock, 15), now=clock.now(), language="en",
         )  # fmt: skip

@@ -1,6 +1,6 @@
 """Contact details from entities: phone numbers to E.164, emails, names."""
 
-from bot import contacts
+from bot.crm import contacts
 
 
 def test_phone_numbers_become_e164_in_the_prospects_region() -> None:

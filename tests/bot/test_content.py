@@ -5,9 +5,9 @@ import re
 import pytest
 import yaml
 
-from bot.catalog import CONTENT_DIR, Catalog
-from bot.language import SUPPORTED_LANGUAGES
-from bot.profile import Profile, load_profile
+from bot.content.catalog import CONTENT_DIR, Catalog
+from bot.content.profile import Profile, load_profile
+from bot.conversation.language import SUPPORTED_LANGUAGES
 from bot.settings import PROJECT_DIR
 
 STAGED = re.compile(r"^(any|awareness|consideration|decision|retention|advocacy)$")

@@ -3,10 +3,10 @@
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import leads
-from bot.conversation import ConversationService, clean_text
-from bot.messages import InboundMessage
-from bot.models import Conversation, Lead, Touchpoint
+from bot.conversation.messages import InboundMessage
+from bot.conversation.service import ConversationService, clean_text
+from bot.crm import leads
+from bot.storage.models import Conversation, Lead, Touchpoint
 
 
 async def stored(sessions: async_sessionmaker[AsyncSession], lead_id: int) -> list[Touchpoint]:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluation import figures, load_examples, plain
+from bot.dialogue.evaluation import figures, load_examples, plain
 
 
 def test_annotations_are_removed_from_examples() -> None:

@@ -6,13 +6,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import availability, booking, followups, leads, touchpoints
-from bot.catalog import Catalog
+from bot.booking import availability, bookings
 from bot.clock import ManualClock
-from bot.conversation import ConversationService
-from bot.messages import InboundMessage, OutboundMessage
-from bot.models import Booking, Conversation, FollowUp, Lead, Touchpoint
-from bot.profile import Profile
+from bot.content.catalog import Catalog
+from bot.content.profile import Profile
+from bot.conversation.messages import InboundMessage, OutboundMessage
+from bot.conversation.service import ConversationService
+from bot.crm import leads, touchpoints
+from bot.followups import followups
+from bot.storage.models import Booking, Conversation, FollowUp, Lead, Touchpoint
 
 
 class Outbox:
@@ -43,7 +45,7 @@ async def booked_lead(
         assert haifa is not None and rav4 is not None
         wanted = clock.now() + timedelta(days=days)
         [start] = await availability.nearest_free(session, dealer, haifa, rav4, wanted, wanted, 1)
-        made = await booking.book(
+        made = await bookings.book(
             session, dealer, conversation.lead, branch_id="haifa", product_id="rav4",
             start=start, now=clock.now(), language="he", conversation=conversation,
         )  # fmt: skip
@@ -130,7 +132,7 @@ async def test_cancelled_booking_gets_no_reminder_and_a_failing_channel_is_retri
         lead = await session.get(Lead, made.lead_id)
         row = await session.get(Booking, made.id)
         assert lead is not None and row is not None
-        booking.cancel(session, lead, row)
+        bookings.cancel(session, lead, row)
         await followups.cancel_for_booking(session, made.id)
         await session.commit()
     clock.set(made.ends_at + timedelta(days=1))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.journey import STAGE_BY_INTENT, STAGES, stage_after
+from bot.crm.journey import STAGE_BY_INTENT, STAGES, stage_after
 
 
 @pytest.mark.parametrize(

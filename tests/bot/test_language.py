@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.language import LanguageChooser, normalise
+from bot.conversation.language import LanguageChooser, normalise
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from bot.scoring import Reason, score
+from bot.crm.scoring import Reason, score
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import seen_updates
+from bot.storage import seen_updates
 
 
 async def test_an_update_is_claimed_once_even_when_two_workers_race(

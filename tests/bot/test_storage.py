@@ -9,9 +9,9 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import leads
-from bot.db import create_engine, downgrade, migrate, unreachable, while_unreachable
-from bot.models import Conversation, Lead
+from bot.crm import leads
+from bot.storage.engine import create_engine, downgrade, migrate, unreachable, while_unreachable
+from bot.storage.models import Conversation, Lead
 
 
 async def table_names(engine: AsyncEngine) -> set[str]:

@@ -1,6 +1,6 @@
 """The per-sender message budget."""
 
-from bot.throttle import Throttle, Verdict
+from bot.conversation.throttle import Throttle, Verdict
 
 
 def test_a_burst_over_the_budget_is_told_once_then_kept_quiet_until_the_window_passes() -> None:

@@ -9,7 +9,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from sqlalchemy import select
 
 from bot.clock import ManualClock
-from bot.models import Booking, Conversation
+from bot.storage.models import Booking, Conversation
 from handlers.context import CLOCK, FOLLOWUPS, SESSIONS
 from tests.conftest import RunningBot
 

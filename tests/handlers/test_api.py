@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.models import Lead, Touchpoint
+from bot.storage.models import Lead, Touchpoint
 from handlers.context import RASA_TOKEN, SESSIONS
 from tests.conftest import (
     OPS_TOKEN,

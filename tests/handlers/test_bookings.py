@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 from icalendar import Calendar
 
-from bot import availability, booking
-from bot.models import Lead
+from bot.booking import availability, bookings
+from bot.storage.models import Lead
 from handlers.context import CATALOG, SESSIONS
 from tests.conftest import OPS_TOKEN, RunningBot
 
@@ -22,12 +22,12 @@ async def booked(bot: RunningBot, branch_id: str, language: str) -> dict[str, st
         session.add(lead)
         await session.flush()
         slot = (await availability.nearest_free(session, profile, branch, product, now, now))[0]
-        made = await booking.book(
+        made = await bookings.book(
             session, profile, lead, branch_id=branch.id, product_id=product.id,
             start=slot, now=now, language=language,
         )  # fmt: skip
         await session.commit()
-        return booking.booking_view(made)
+        return bookings.booking_view(made)
 
 
 async def test_bookings_are_listed_with_filters(bot_without_rasa: RunningBot) -> None:

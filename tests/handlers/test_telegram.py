@@ -14,10 +14,10 @@ import pytest
 from aiogram.types import Update
 from sqlalchemy import select
 
-from bot import leads
-from bot.catalog import Catalog
-from bot.messages import Button, OutboundMessage
-from bot.models import Lead, Touchpoint
+from bot.content.catalog import Catalog
+from bot.conversation.messages import Button, OutboundMessage
+from bot.crm import leads
+from bot.storage.models import Lead, Touchpoint
 from handlers.context import CATALOG, SESSIONS, TELEGRAM_BOT, TELEGRAM_DELIVERY
 from handlers.telegram.delivery import inline_keyboard, split_text, utf16_len
 from tests.conftest import (

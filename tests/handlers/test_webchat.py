@@ -6,9 +6,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot import followups, leads, touchpoints
-from bot.messages import Button, OutboundMessage
-from bot.models import FollowUp, Touchpoint
+from bot.conversation.messages import Button, OutboundMessage
+from bot.crm import leads, touchpoints
+from bot.followups import followups
+from bot.storage.models import FollowUp, Touchpoint
 from handlers.context import FOLLOWUPS, SESSIONS
 from tests.conftest import RunningBot, free_port, make_settings, serve
 

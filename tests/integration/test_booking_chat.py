@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import availability, booking, booking_text
-from bot.catalog import Catalog
+from bot.booking import availability, bookings, texts
 from bot.clock import ManualClock
-from bot.models import Booking, Lead
+from bot.content.catalog import Catalog
+from bot.storage.models import Booking, Lead
 from handlers.context import CATALOG, CLOCK, FOLLOWUPS, SESSIONS
 from tests.conftest import OPS_TOKEN, RunningBot
 
@@ -74,7 +74,7 @@ async def said(bot: RunningBot, key: str, language: str, booking_id: int, **extr
     async with bot.app[SESSIONS]() as session:
         row = await session.get(Booking, booking_id)
         assert row is not None
-    return catalog.render(key, language, **booking_text.params(catalog, row, language), **extra)
+    return catalog.render(key, language, **texts.params(catalog, row, language), **extra)
 
 
 async def bookings_of(bot: RunningBot, lead_id: int) -> list[dict]:  # type: ignore[type-arg]
@@ -185,7 +185,7 @@ async def test_twenty_prospects_race_for_three_free_slots(bot: RunningBot) -> No
                 lead = Lead()
                 session.add(lead)
                 await session.flush()
-                await booking.book(
+                await bookings.book(
                     session, profile, lead, branch_id="tel_aviv", product_id="sportage",
                     start=start, now=now, language="en",
                 )  # fmt: skip
@@ -206,7 +206,7 @@ async def test_twenty_prospects_race_for_three_free_slots(bot: RunningBot) -> No
     offered = [r for r in replies if not r["replies"][-1].get("attachment")]
     assert (len(confirmed), len(offered)) == (3, 17)
     async with bot.app[SESSIONS]() as session:
-        rows = await booking.listing(session, branch_id="tel_aviv", status="confirmed")
+        rows = await bookings.listing(session, branch_id="tel_aviv", status="confirmed")
     wednesday_sportage = [
         r
         for r in rows

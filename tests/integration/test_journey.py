@@ -2,9 +2,9 @@
 
 import pytest
 
-from bot.catalog import Catalog
-from bot.conversation import NEXT_STEP_PAYLOAD
-from bot.profile import load_profile
+from bot.content.catalog import Catalog
+from bot.content.profile import load_profile
+from bot.conversation.service import NEXT_STEP_PAYLOAD
 from tests.conftest import RunningBot
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluation import figures, load_examples
+from bot.dialogue.evaluation import figures, load_examples
 from bot.settings import PROJECT_DIR
 from handlers.context import RASA
 from tests.conftest import RunningBot

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from bot import booking_text
-from bot.catalog import Catalog
+from bot.booking import texts
 from bot.clock import ManualClock
-from bot.models import Booking
+from bot.content.catalog import Catalog
+from bot.storage.models import Booking
 from handlers.context import CATALOG, CLOCK, FOLLOWUPS, SESSIONS
 from tests.conftest import RunningBot
 from tests.fakes.bot_api import Call, FakeBotAPI
@@ -163,4 +163,4 @@ async def _booking_params(bot: RunningBot, row: dict[str, Any]) -> dict[str, str
     async with bot.app[SESSIONS]() as session:
         booking = await session.get(Booking, row["id"])
         assert booking is not None
-    return booking_text.params(catalog(bot), booking, "he")
+    return texts.params(catalog(bot), booking, "he")

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Booking
-from bot.profile import DAYS, Branch, Product, Profile
+from bot.content.profile import DAYS, Branch, Product, Profile
+from bot.storage.models import Booking
 
 MIN_NOTICE = timedelta(hours=1)  # no booking for a slot that starts sooner than this
 SEARCH_DAYS = 14

@@ -9,7 +9,7 @@ question, and takes the answer from the buttons it offers.
 import re
 from datetime import UTC, datetime
 
-from bot.models import Lead
+from bot.storage.models import Lead
 
 ANSWERS = ("instagram", "facebook", "google", "friend", "other")
 ANSWER_PAYLOAD = re.compile(rf"^source:({'|'.join(ANSWERS)})$")

@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import availability, touchpoints
-from bot.models import Booking, Conversation, Lead
-from bot.profile import Profile
+from bot.booking import availability
+from bot.content.profile import Profile
+from bot.crm import touchpoints
+from bot.storage.models import Booking, Conversation, Lead
 
 
 class SlotTaken(Exception):

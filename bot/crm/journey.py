@@ -10,8 +10,8 @@ asking what a product does. Every change is a touchpoint with from, to and why.
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import touchpoints
-from bot.models import Conversation, Lead
+from bot.crm import touchpoints
+from bot.storage.models import Conversation, Lead
 
 STAGES = ("awareness", "consideration", "decision", "retention", "advocacy")
 

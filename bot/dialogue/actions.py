@@ -1,25 +1,20 @@
-"""Rasa's custom actions, served by the app (Rasa's action-server protocol).
+"""Rasa's custom-action protocol, as the app serves it: one call in, events and responses out.
 
-As in rasa_sdk: a name-to-action registry and an executor that turns Rasa's
-request into ``{"events": [...], "responses": [...]}``. The HTTP layer in
-``handlers/rasa_actions.py`` maps ``ActionRejected`` to 400 and
-``UnknownAction`` to 404. Responses carry catalog keys; the conversation
-service turns them into words in the prospect's language.
+The types every action is written against: ``ActionCall`` (the tracker Rasa
+posts, with our database session and services) and ``ActionResult`` (Rasa's
+``{"events": [...], "responses": [...]}``). Responses carry catalog keys; the
+conversation service turns them into words in the prospect's language.
 """
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import touchpoints
-from bot.catalog import Catalog
 from bot.clock import Clock
-from bot.models import Conversation
-
-RETURNING_AFTER = timedelta(hours=1)
+from bot.content.catalog import Catalog
+from bot.storage.models import Conversation
 
 
 class UnknownAction(Exception):
@@ -111,60 +106,3 @@ class ActionResult:
 
 
 Action = Callable[[ActionCall], Awaitable[ActionResult]]
-
-
-class ActionRegistry:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], services: Services) -> None:
-        self.sessions = sessions
-        self.services = services
-        self.actions: dict[str, Action] = {}
-
-    def register(self, name: str, action: Action) -> None:
-        self.actions[name] = action
-
-    async def run(self, request: dict[str, Any]) -> dict[str, Any]:
-        name = request.get("next_action")
-        if not isinstance(name, str) or not isinstance(request.get("tracker"), dict):
-            raise ActionRejected("the request needs 'next_action' and 'tracker'")
-        action = self.actions.get(name)
-        if action is None:
-            raise UnknownAction(name)
-        async with self.sessions() as session:
-            call = ActionCall(
-                name=name,
-                sender_id=str(request.get("sender_id") or request["tracker"].get("sender_id")),
-                tracker=request["tracker"],
-                domain=request.get("domain") or {},
-                session=session,
-                services=self.services,
-            )
-            result = await action(call)
-            await session.commit()
-        return {"events": result.events, "responses": result.responses}
-
-
-async def action_greet(call: ActionCall) -> ActionResult:
-    """Greet, and welcome back a prospect whose last visit was a while ago."""
-    conversation = await call.conversation()
-    if conversation is None:
-        return ActionResult().say("greet")
-    current = await touchpoints.latest_inbound(call.session, conversation.id)
-    earlier = await touchpoints.previous_inbound(call.session, current) if current else None
-    returning = (
-        current is not None
-        and earlier is not None
-        and current.created_at - earlier.created_at >= RETURNING_AFTER
-    )
-    return ActionResult().say("greet_returning" if returning else "greet")
-
-
-def default_registry(
-    sessions: async_sessionmaker[AsyncSession], services: Services
-) -> ActionRegistry:
-    from bot import booking_dialog  # it builds on this module's types
-
-    registry = ActionRegistry(sessions, services)
-    registry.register("action_greet", action_greet)
-    for name, action in booking_dialog.ACTIONS.items():
-        registry.register(name, action)
-    return registry

@@ -12,7 +12,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import SeenUpdate
+from bot.storage.models import SeenUpdate
 
 
 async def claim(session: AsyncSession, channel: str, update_id: int) -> bool:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
-from bot.models import Lead, Touchpoint
+from bot.storage.models import Lead, Touchpoint
 
 CONTACT_POINTS = {"phone": (15, "shared a phone number"), "email": (10, "shared an email"),
                   "name": (5, "shared their name")}  # fmt: skip

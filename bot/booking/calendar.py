@@ -4,8 +4,8 @@ from datetime import datetime
 
 from icalendar import Calendar, Event
 
-from bot.catalog import Catalog
-from bot.models import Booking
+from bot.content.catalog import Catalog
+from bot.storage.models import Booking
 
 
 def invite(booking: Booking, catalog: Catalog, now: datetime) -> bytes:

@@ -13,10 +13,10 @@ from typing import Any
 
 import yaml
 
-from bot.language import SUPPORTED_LANGUAGES
-from bot.profile import DAYS, Branch, Product, Profile
+from bot.content.profile import DAYS, Branch, Product, Profile
+from bot.conversation.language import SUPPORTED_LANGUAGES
 
-CONTENT_DIR = Path(__file__).resolve().parent / "content"
+CONTENT_DIR = Path(__file__).resolve().parent
 Entry = str | dict[str, str]
 
 

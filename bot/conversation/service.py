@@ -18,13 +18,20 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import acquisition, contacts, followups, journey, leads, scoring, touchpoints
-from bot.catalog import Catalog
 from bot.clock import Clock
-from bot.language import LanguageChooser
-from bot.messages import Attachment, Button, InboundMessage, OutboundMessage, TurnResult
-from bot.models import Conversation, Lead, Touchpoint
-from bot.rasa_client import RasaClient, RasaTurn, RasaUnavailable
+from bot.content.catalog import Catalog
+from bot.conversation.language import LanguageChooser
+from bot.conversation.messages import (
+    Attachment,
+    Button,
+    InboundMessage,
+    OutboundMessage,
+    TurnResult,
+)
+from bot.crm import acquisition, contacts, journey, leads, scoring, touchpoints
+from bot.dialogue.rasa_client import RasaClient, RasaTurn, RasaUnavailable
+from bot.followups import followups
+from bot.storage.models import Conversation, Lead, Touchpoint
 
 log = structlog.get_logger(__name__)
 

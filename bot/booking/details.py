@@ -19,9 +19,9 @@ from typing import Any
 
 import phonenumbers
 
-from bot import contacts
-from bot.profile import Branch, Product, Profile
-from bot.when import parse_when, plain, time_of_day
+from bot.booking.dates import parse_when, plain, time_of_day
+from bot.content.profile import Branch, Product, Profile
+from bot.crm import contacts
 
 EMAIL_IN_TEXT = re.compile(r"[^@\s,;:<>()]+@[^@\s,;:<>()]+\.[A-Za-z]{2,}")
 NAME_PHRASES = re.compile(

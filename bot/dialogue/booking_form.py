@@ -28,9 +28,12 @@ stories are needed.
 from datetime import datetime
 from typing import Any
 
-from bot import availability, booking, booking_details, booking_text, followups, touchpoints
-from bot.actions import Action, ActionCall, ActionResult
-from bot.models import Booking, Conversation, Lead
+from bot.booking import availability, bookings, texts
+from bot.booking import details as booking_details
+from bot.crm import touchpoints
+from bot.dialogue.actions import Action, ActionCall, ActionResult
+from bot.followups import followups
+from bot.storage.models import Booking, Conversation, Lead
 
 FORM_SLOTS = ("product", "branch", "when", "name", "contact")
 STATE_SLOTS = ("booking_mode", "booking_problem", "booking_wanted", "booking_ref")
@@ -75,7 +78,7 @@ async def action_start_booking(call: ActionCall) -> ActionResult:
     if call.intent != "reschedule_booking":
         return result
     now = call.services.clock.now()
-    current = await booking.upcoming(call.session, lead.id, now)
+    current = await bookings.upcoming(call.session, lead.id, now)
     if current is None:
         return result.say("booking.none")  # the form goes on to book a new one
     return result.set(
@@ -215,19 +218,19 @@ async def _book(
     moving = await _booking_being_moved(call, slots["booking_mode"], lead)
     try:
         if moving is not None:
-            made = await booking.reschedule(
+            made = await bookings.reschedule(
                 call.session, profile, lead, moving, start, now, conversation
             )
             await followups.cancel_for_booking(call.session, moving.id)
         else:
-            made = await booking.book(
+            made = await bookings.book(
                 call.session, profile, lead, branch_id=slots["branch"],
                 product_id=slots["product"], start=start, now=now,
                 language=call.language, conversation=conversation,
             )  # fmt: skip
-    except (booking.SlotTaken, booking.SlotClosed) as error:
+    except (bookings.SlotTaken, bookings.SlotClosed) as error:
         slots["when"] = None
-        slots["booking_problem"] = "taken" if isinstance(error, booking.SlotTaken) else "closed"
+        slots["booking_problem"] = "taken" if isinstance(error, bookings.SlotTaken) else "closed"
         return
     await call.session.flush()
     followups.schedule_booking(call.session, made, now)
@@ -268,19 +271,19 @@ async def action_ask_when(call: ActionCall) -> ActionResult:
     wanted = datetime.fromisoformat(wanted_iso) if wanted_iso else now
     if problem == "need_time":
         key = "booking.ask_time_on_day"
-        wanted_text = booking_text.format_day(catalog, wanted, branch.timezone, call.language)
+        wanted_text = texts.format_day(catalog, wanted, branch.timezone, call.language)
     else:
         key = {"taken": "booking.taken", "closed": "booking.closed"}.get(
             problem or "",
             "booking.when_unclear" if problem == "when_unclear" else "booking.ask_when",
         )
-        wanted_text = booking_text.format_when(catalog, wanted, branch.timezone, call.language)
+        wanted_text = texts.format_when(catalog, wanted, branch.timezone, call.language)
     free = await availability.nearest_free(
         call.session, catalog.profile, branch, product, wanted, now, count=CHOICES_SHOWN
     )
     if not free:
         return ActionResult().say("booking.no_slots", product=product.name, branch=branch.name)
-    buttons = [booking_text.slot_button(catalog, start, branch, call.language) for start in free]
+    buttons = [texts.slot_button(catalog, start, branch, call.language) for start in free]
     return ActionResult().say(
         key, buttons=buttons, product=product.name, branch=branch.name, wanted=wanted_text
     )
@@ -305,12 +308,12 @@ async def action_booking_done(call: ActionCall) -> ActionResult:
     if made is None:
         return result.say("booking.stopped")
     catalog = call.services.catalog
-    params = booking_text.params(catalog, made, call.language)
+    params = texts.params(catalog, made, call.language)
     params["name"] = call.slot("name") or ""
     moved = str(call.slot("booking_mode") or "").startswith("reschedule:")
     return result.say(
         "booking.rescheduled" if moved else "booking.confirmed",
-        attachment=booking_text.calendar_link(made, catalog, call.language),
+        attachment=texts.calendar_link(made, catalog, call.language),
         **params,
     )
 
@@ -319,7 +322,7 @@ async def action_cancel_booking(call: ActionCall) -> ActionResult:
     """Ask before cancelling: a misread message must never cancel a test drive."""
     _conversation, lead = await _lead(call)
     found = (
-        await booking.upcoming(call.session, lead.id, call.services.clock.now()) if lead else None
+        await bookings.upcoming(call.session, lead.id, call.services.clock.now()) if lead else None
     )
     if found is None:
         return ActionResult().say("booking.none", buttons=[_book_button(call)])
@@ -328,7 +331,7 @@ async def action_cancel_booking(call: ActionCall) -> ActionResult:
         {"title": say("booking.yes_cancel", call.language), "payload": "/affirm"},
         {"title": say("booking.keep", call.language), "payload": "/deny"},
     ]
-    params = booking_text.params(call.services.catalog, found, call.language)
+    params = texts.params(call.services.catalog, found, call.language)
     return (
         ActionResult()
         .set(pending_cancel=str(found.id))
@@ -342,9 +345,9 @@ async def action_affirm(call: ActionCall) -> ActionResult:
         return ActionResult().say("affirm")
     conversation, lead = await _lead(call)
     assert lead is not None
-    booking.cancel(call.session, lead, pending, conversation)
+    bookings.cancel(call.session, lead, pending, conversation)
     await followups.cancel_for_booking(call.session, pending.id)
-    params = booking_text.params(call.services.catalog, pending, call.language)
+    params = texts.params(call.services.catalog, pending, call.language)
     return ActionResult().set(pending_cancel=None).say("booking.cancelled", **params)
 
 
@@ -352,7 +355,7 @@ async def action_deny(call: ActionCall) -> ActionResult:
     pending = await _pending_cancel(call)
     if pending is None:
         return ActionResult().say("deny")
-    params = booking_text.params(call.services.catalog, pending, call.language)
+    params = texts.params(call.services.catalog, pending, call.language)
     return ActionResult().set(pending_cancel=None).say("booking.kept", **params)
 
 

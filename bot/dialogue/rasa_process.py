@@ -13,7 +13,7 @@ from pathlib import Path
 
 import structlog
 
-from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.dialogue.rasa_client import RasaClient, RasaUnavailable
 
 log = structlog.get_logger(__name__)
 

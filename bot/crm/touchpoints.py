@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Conversation, Lead, Touchpoint
+from bot.storage.models import Conversation, Lead, Touchpoint
 
 
 def record_event(

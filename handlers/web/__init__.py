@@ -16,10 +16,10 @@ import aiohttp_jinja2
 import structlog
 from aiohttp import WSMsgType, web
 
-from bot import leads, touchpoints
-from bot.db import while_unreachable
-from bot.messages import InboundMessage, OutboundMessage
-from bot.models import Conversation
+from bot.conversation.messages import InboundMessage, OutboundMessage
+from bot.crm import leads, touchpoints
+from bot.storage.engine import while_unreachable
+from bot.storage.models import Conversation
 from handlers.api import turn_view
 from handlers.context import CATALOG, SERVICE, SESSIONS, SETTINGS
 

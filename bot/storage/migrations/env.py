@@ -7,9 +7,9 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 
-from bot.db import create_engine
-from bot.models import Base, UTCDateTime
 from bot.settings import Settings
+from bot.storage.engine import create_engine
+from bot.storage.models import Base, UTCDateTime
 
 target_metadata = Base.metadata
 

@@ -20,12 +20,13 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import booking_text, journey, touchpoints
-from bot.catalog import Catalog
+from bot.booking import texts
 from bot.clock import Clock
-from bot.contacts import ascii_digits
-from bot.messages import Button, OutboundMessage
-from bot.models import Booking, Conversation, FollowUp, Lead, Touchpoint
+from bot.content.catalog import Catalog
+from bot.conversation.messages import Button, OutboundMessage
+from bot.crm import journey, touchpoints
+from bot.crm.contacts import ascii_digits
+from bot.storage.models import Booking, Conversation, FollowUp, Lead, Touchpoint
 
 log = structlog.get_logger(__name__)
 
@@ -270,7 +271,7 @@ class Runner:
         if followup.kind == "reminder":
             if booking is None or booking.status != "confirmed" or booking.starts_at <= now:
                 return None
-            params = booking_text.params(self.catalog, booking, language)
+            params = texts.params(self.catalog, booking, language)
             return OutboundMessage(say("followup.reminder", language, **params))
         if followup.kind == "nps":
             if booking is None or booking.status != "confirmed":

@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.catalog import Catalog
-from bot.models import Booking
-from bot.profile import DAYS, Branch
+from bot.content.catalog import Catalog
+from bot.content.profile import DAYS, Branch
+from bot.storage.models import Booking
 
 
 def format_when(catalog: Catalog, moment: datetime, timezone: str, language: str) -> str:

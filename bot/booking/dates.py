@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import dateparser
 
-from bot.contacts import ascii_digits
+from bot.crm.contacts import ascii_digits
 
 RELATIVE_DAYS = {
     0: ("today", "tonight", "היום", "הערב", "اليوم", "النهارده", "امروز", "امشب", "azi", "astazi"),

@@ -8,8 +8,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot import scoring
-from bot.models import Conversation, Lead, Touchpoint
+from bot.crm import scoring
+from bot.storage.models import Conversation, Lead, Touchpoint
 
 
 async def conversation_for(session: AsyncSession, channel: str, external_id: str) -> Conversation:

@@ -1,0 +1,1 @@
+"""What the bot says and about whom: the content catalog and the business profiles."""

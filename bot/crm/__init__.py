@@ -1,0 +1,1 @@
+"""The lead and its timeline: leads, touchpoints, journey stage, score, source, contact details."""
