@@ -18,8 +18,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 run: setup
 	$(VENV)/bin/python -m bot
 
-## test: the whole suite, Rasa, browser and PostgreSQL tests included
-test: setup system-packages
+## test: ruff and mypy, then the whole suite, Rasa, browser and PostgreSQL tests included
+test: setup system-packages lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 ## test-fast: only the tests that need no Rasa server, browser or PostgreSQL

@@ -136,7 +136,7 @@ async def main(turns: int, port: int, rasa_port: int) -> None:
                 http,
                 journey_url,
                 [{"sender": "bench-journey", "message": t} for t in texts],
-                params={"token": process.token},
+                headers={"Authorization": f"Bearer {process.token}"},
             ),
             "app Telegram (polling)": await telegram_turns(api, 700_001, texts),
         }

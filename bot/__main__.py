@@ -1,7 +1,10 @@
 """Entry point: ``python -m bot`` wires settings, storage, Rasa and the channels into one app.
 
 This is the only module of ``bot`` that knows aiohttp's web server; the core
-services are built here and handed to the adapters in ``handlers/``.
+services are built here and handed to the adapters in ``handlers/``. The app
+owns every resource's life (``cleanup_ctx``); the parts with rules of their
+own are sub-apps: the ops API (its token) and Rasa's action webhook (its
+token, its body limit).
 """
 
 import asyncio
@@ -19,24 +22,28 @@ from bot.content.catalog import Catalog
 from bot.content.profile import load_profile
 from bot.conversation.language import LanguageChooser
 from bot.conversation.service import ConversationService
+from bot.conversation.steps import default_steps
 from bot.conversation.throttle import Throttle
+from bot.conversation.wording import Wording
 from bot.dialogue.actions import Services
 from bot.dialogue.rasa_client import RasaClient
 from bot.dialogue.rasa_process import RasaProcess
 from bot.dialogue.registry import default_registry
-from bot.followups.followups import Runner, Sender
+from bot.followups.runner import Runner, Sender
 from bot.logs import configure_logging
 from bot.settings import Settings
 from bot.storage.engine import create_engine, migrate, session_factory
-from handlers import api, bookings, rasa_actions, telegram
-from handlers import web as web_chat
+from handlers import health, rasa_actions
+from handlers.api import chat, ops
 from handlers.context import (
     ACTIONS,
+    BODY_LIMIT,
     CATALOG,
     CLOCK,
     ENGINE,
     FOLLOWUPS,
     LANGUAGES,
+    LIVE_SOCKETS,
     RASA,
     RASA_PROCESS,
     RASA_TOKEN,
@@ -47,11 +54,15 @@ from handlers.context import (
     TELEGRAM_DELIVERY,
     TELEGRAM_DISPATCHER,
 )
-from handlers.errors import json_errors, ops_auth
+from handlers.errors import body_limit, json_errors
+from handlers.telegram import channel as telegram
 from handlers.telegram.delivery import Delivery
 from handlers.telegram.turns import Turns
+from handlers.web import pages, socket
+from handlers.web.live import LiveSockets
 
 log = structlog.get_logger(__name__)
+ACTIONS_PATH = "/webhooks/rasa"
 
 
 async def storage(app: web.Application) -> AsyncIterator[None]:
@@ -76,7 +87,7 @@ async def rasa(app: web.Application) -> AsyncIterator[None]:
             model=settings.rasa_model,
             port=settings.rasa_port,
             token=token,
-            action_endpoint_url=f"http://127.0.0.1:{settings.port}/webhooks/rasa/actions",
+            action_endpoint_url=f"http://127.0.0.1:{settings.port}{ACTIONS_PATH}/actions",
             start_timeout=settings.rasa_start_timeout_seconds,
             restart_delay=settings.rasa_restart_delay_seconds,
             credentials=settings.rasa_credentials,
@@ -87,18 +98,7 @@ async def rasa(app: web.Application) -> AsyncIterator[None]:
     )
     app[RASA_TOKEN] = token
     app[RASA] = client
-    app[CATALOG] = Catalog.load(load_profile(settings.business_profile), settings.default_language)
-    app[ACTIONS] = default_registry(app[SESSIONS], Services(app[CATALOG], app[CLOCK]))
-    app[LANGUAGES] = await asyncio.to_thread(LanguageChooser)  # loads models: ~1.5 s
-    app[SERVICE] = ConversationService(
-        app[SESSIONS],
-        client,
-        app[CATALOG],
-        app[LANGUAGES],
-        clock=app[CLOCK],
-        default_language=settings.default_language,
-        max_message_chars=settings.max_message_chars,
-    )
+    await _services(app, client)
     if process is not None:
         await process.start()
     yield
@@ -107,24 +107,46 @@ async def rasa(app: web.Application) -> AsyncIterator[None]:
         await process.stop()
 
 
+async def _services(app: web.Application, client: RasaClient) -> None:
+    """The conversation service and the custom actions, on the business's catalog."""
+    settings = app[SETTINGS]
+    app[CATALOG] = Catalog.load(load_profile(settings.business_profile), settings.default_language)
+    app[ACTIONS] = default_registry(app[SESSIONS], Services(app[CATALOG], app[CLOCK]))
+    app[LANGUAGES] = await asyncio.to_thread(LanguageChooser)  # loads models: ~1.5 s
+    budget = settings.telegram_throttle_messages, settings.telegram_throttle_seconds
+    throttles = {"telegram": Throttle(*budget)}
+    app[SERVICE] = ConversationService(
+        app[SESSIONS],
+        client,
+        Wording(app[CATALOG]),
+        app[LANGUAGES],
+        clock=app[CLOCK],
+        default_language=settings.default_language,
+        steps=default_steps(settings.max_message_chars, throttles),
+    )
+
+
 async def telegram_channel(app: web.Application) -> AsyncIterator[None]:
     """Give the dispatcher its services, then poll Telegram or register our webhook
     (in the background: Telegram being unreachable must not keep the web chat down)."""
     settings, bot, dispatcher = app[SETTINGS], app[TELEGRAM_BOT], app[TELEGRAM_DISPATCHER]
     delivery = Delivery(bot, app[SESSIONS], app[CATALOG], app[CLOCK])
     app[TELEGRAM_DELIVERY] = delivery
-    throttle = Throttle(settings.telegram_throttle_messages, settings.telegram_throttle_seconds)
-    dispatcher["sessions"] = app[SESSIONS]
-    dispatcher["turns"] = Turns(app[SERVICE], delivery, throttle)
+    dispatcher["turns"] = Turns(app[SERVICE], delivery)
     running = asyncio.create_task(telegram.connect(settings, bot, dispatcher))
     yield
     await telegram.disconnect(dispatcher, running)
     await bot.session.close()
 
 
+async def close_sockets(app: web.Application) -> None:
+    """Open widgets are told the server goes away, so each reconnects to a running app."""
+    await app[LIVE_SOCKETS].close_all()
+
+
 async def followup_runner(app: web.Application) -> AsyncIterator[None]:
     """Send due reminders, NPS questions and nudges every few seconds, in the background."""
-    senders: dict[str, Sender] = {"web": web_chat.deliver(app)}
+    senders: dict[str, Sender] = {"web": socket.followup_sender(app)}
     if TELEGRAM_DELIVERY in app:
         senders["telegram"] = app[TELEGRAM_DELIVERY].followup
     runner = Runner(app[SESSIONS], app[CATALOG], app[CLOCK], senders=senders)
@@ -135,7 +157,7 @@ async def followup_runner(app: web.Application) -> AsyncIterator[None]:
         while True:
             try:
                 await runner.run_due()
-            except Exception:  # a bad row or a database restart must not stop the loop
+            except Exception:  # a database restart must not stop the loop
                 log.exception("followups.run_failed")
             await asyncio.sleep(interval)
 
@@ -149,34 +171,38 @@ async def followup_runner(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
     """The whole app; tests pass a ManualClock to move time for bookings and follow-ups."""
     app = web.Application(
-        client_max_size=settings.max_action_request_bytes,  # read_body keeps the public limit
-        middlewares=[json_errors, ops_auth],
+        client_max_size=settings.max_request_bytes, middlewares=[json_errors, body_limit]
     )
     app[SETTINGS] = settings
+    app[BODY_LIMIT] = settings.max_request_bytes
     app[CLOCK] = clock or Clock()
+    app[LIVE_SOCKETS] = LiveSockets()
+    app.on_shutdown.append(close_sockets)
     app.cleanup_ctx.extend([storage, rasa])
     if settings.telegram_bot_token is not None:
-        # Built here, not at start-up: the webhook route must exist before the app starts.
-        bot = telegram.create_bot(settings)
-        dispatcher = telegram.create_dispatcher()
-        app[TELEGRAM_BOT], app[TELEGRAM_DISPATCHER] = bot, dispatcher
-        if settings.telegram_webhook_url:
-            handler = telegram.WebhookHandler(
-                dispatcher, bot, secret_token=settings.telegram_secret
-            )
-            handler.register(app, path=telegram.WEBHOOK_PATH)
-        app.cleanup_ctx.append(telegram_channel)
+        _add_telegram(app, settings)
     app.cleanup_ctx.append(followup_runner)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.PackageLoader("handlers.web", "templates"),
         autoescape=jinja2.select_autoescape(default=True),
     )
-    app.add_routes(api.routes)
-    app.add_routes(bookings.routes)
-    app.add_routes(rasa_actions.routes)
-    app.add_routes(web_chat.routes)
+    for routes in (chat.routes, health.routes, pages.routes, socket.routes):
+        app.add_routes(routes)
+    app.add_subapp("/api/v1", ops.create_app(settings.max_request_bytes))
+    app.add_subapp(ACTIONS_PATH, rasa_actions.create_app(settings.max_action_request_bytes))
     return app
+
+
+def _add_telegram(app: web.Application, settings: Settings) -> None:
+    """Built here, not at start-up: the webhook route must exist before the app starts."""
+    bot = telegram.create_bot(settings)
+    dispatcher = telegram.create_dispatcher()
+    app[TELEGRAM_BOT], app[TELEGRAM_DISPATCHER] = bot, dispatcher
+    if settings.telegram_webhook_url:
+        handler = telegram.WebhookHandler(dispatcher, bot, secret_token=settings.telegram_secret)
+        handler.register(app, path=telegram.WEBHOOK_PATH)
+    app.cleanup_ctx.append(telegram_channel)
 
 
 def main() -> None:

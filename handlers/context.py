@@ -1,4 +1,8 @@
-"""Typed keys for what the app shares with its handlers (set up in bot/__main__.py)."""
+"""Typed keys for what the app shares with its handlers (set up in bot/__main__.py).
+
+Sub-apps (the ops API, the action webhook) read them with ``request.config_dict``,
+which looks in the sub-app first and then in the app it is mounted on.
+"""
 
 from aiogram import Bot, Dispatcher
 from aiohttp import web
@@ -11,11 +15,13 @@ from bot.conversation.service import ConversationService
 from bot.dialogue.rasa_client import RasaClient
 from bot.dialogue.rasa_process import RasaProcess
 from bot.dialogue.registry import ActionRegistry
-from bot.followups.followups import Runner
+from bot.followups.runner import Runner
 from bot.settings import Settings
 from handlers.telegram.delivery import Delivery
+from handlers.web.live import LiveSockets
 
 SETTINGS = web.AppKey("settings", Settings)
+BODY_LIMIT = web.AppKey("body_limit", int)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 RASA_TOKEN = web.AppKey("rasa_token", str)
@@ -27,6 +33,7 @@ LANGUAGES = web.AppKey("languages", LanguageChooser)
 CATALOG = web.AppKey("catalog", Catalog)
 CLOCK = web.AppKey("clock", Clock)
 FOLLOWUPS = web.AppKey("followups", Runner)
+LIVE_SOCKETS = web.AppKey("live_sockets", LiveSockets)
 TELEGRAM_BOT = web.AppKey("telegram_bot", Bot)
 TELEGRAM_DISPATCHER = web.AppKey("telegram_dispatcher", Dispatcher)
 TELEGRAM_DELIVERY = web.AppKey("telegram_delivery", Delivery)

@@ -1,6 +1,5 @@
-"""Errors in one place: JSON bodies for API clients, the ops token check."""
+"""Errors in one place: JSON bodies for API clients, the body limit, request parsing."""
 
-import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -8,7 +7,7 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from handlers.context import SETTINGS
+from handlers.context import BODY_LIMIT
 
 log = structlog.get_logger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -43,24 +42,19 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return json_error(500, "internal error; it has been logged")
 
 
-def ops_only(handler: Handler) -> Handler:
-    """Mark a route as part of the ops API (Bearer BOT_API_TOKEN)."""
-    handler.ops_only = True  # type: ignore[attr-defined]
-    return handler
-
-
 @web.middleware
-async def ops_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-    route_handler = request.match_info.route.handler
-    if not getattr(route_handler, "ops_only", False):
-        return await handler(request)
-    token = request.app[SETTINGS].bot_api_token
-    if token is None:
-        return json_error(401, "the ops API is disabled: set BOT_API_TOKEN to enable it")
-    expected = f"Bearer {token.get_secret_value()}"
-    given = request.headers.get("Authorization", "")
-    if not secrets.compare_digest(given.encode(), expected.encode()):
-        return json_error(401, "missing or wrong bearer token")
+async def body_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse a body over the route's limit from its Content-Length, before reading it.
+
+    The limit is the innermost app's ``BODY_LIMIT`` (64 KiB for the public
+    routes; Rasa's action webhook carries whole conversations and has more); a
+    chunked body without a length is cut off at the same limit while read.
+    """
+    limit = next(app[BODY_LIMIT] for app in reversed(request.match_info.apps) if BODY_LIMIT in app)
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, f"request body over {limit} bytes")
+    if limit != request.client_max_size:
+        request = request.clone(client_max_size=limit)
     return await handler(request)
 
 
@@ -69,10 +63,10 @@ async def read_body(request: web.Request, model: type[Model]) -> Model:
 
     Invalid UTF-8, binary and malformed JSON all end here as one clear 400.
     """
-    raw = await request.read()
-    limit = request.app[SETTINGS].max_request_bytes
-    if len(raw) > limit:
-        raise ApiError(413, f"request body over {limit} bytes")
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge as error:
+        raise ApiError(413, f"request body over {request.client_max_size} bytes") from error
     try:
         return model.model_validate_json(raw)
     except ValidationError as error:

@@ -1,22 +1,40 @@
-"""Rasa's custom-action webhook, served by the app (thin HTTP layer over bot.actions)."""
+"""Rasa's custom-action webhook, a sub-app: its own token and body limit, over bot.dialogue.
+
+Rasa posts the whole tracker and domain with every call, which passes the
+public 64 KiB in a long conversation, so this sub-app has its own limit. Rasa
+sends our token as ``Authorization: Bearer`` (endpoints.yml), never in the URL.
+Status codes follow rasa_sdk's endpoint: 400 rejected, 404 unknown action.
+"""
 
 import secrets
 
 from aiohttp import web
 
 from bot.dialogue.actions import ActionRejected, UnknownAction
-from handlers.context import ACTIONS, RASA_TOKEN
-from handlers.errors import ApiError
+from handlers.context import ACTIONS, BODY_LIMIT, RASA_TOKEN
+from handlers.errors import ApiError, Handler, json_error
 
 routes = web.RouteTableDef()
 
 
-@routes.post("/webhooks/rasa/actions")
+@web.middleware
+async def rasa_token(request: web.Request, handler: Handler) -> web.StreamResponse:
+    expected = f"Bearer {request.config_dict[RASA_TOKEN]}"
+    given = request.headers.get("Authorization", "")
+    if not secrets.compare_digest(given.encode(), expected.encode()):
+        return json_error(401, "missing or wrong token")
+    return await handler(request)
+
+
+def create_app(body_limit: int) -> web.Application:
+    app = web.Application(middlewares=[rasa_token])
+    app[BODY_LIMIT] = body_limit
+    app.add_routes(routes)
+    return app
+
+
+@routes.post("/actions")
 async def run_action(request: web.Request) -> web.Response:
-    if not secrets.compare_digest(
-        request.query.get("token", "").encode(), request.app[RASA_TOKEN].encode()
-    ):
-        raise ApiError(401, "missing or wrong token")
     try:
         payload = await request.json()
     except ValueError as error:
@@ -25,7 +43,7 @@ async def run_action(request: web.Request) -> web.Response:
         raise ApiError(400, "body must be a JSON object")
     name = payload.get("next_action")
     try:
-        return web.json_response(await request.app[ACTIONS].run(payload))
+        return web.json_response(await request.config_dict[ACTIONS].run(payload))
     except UnknownAction as error:
         raise ApiError(404, f"no custom action {error}", action_name=name) from error
     except ActionRejected as error:

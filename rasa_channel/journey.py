@@ -4,7 +4,8 @@ Rasa's stock REST channel has two gaps for us: it accepts anyone on the port
 (no token) and it returns only the bot's replies, so the app would need a second
 round trip to learn the intent and entities it must store on the touchpoint.
 This channel keeps the REST contract (sender, message, metadata in; collected
-messages out), checks the same token as Rasa's HTTP API and adds the parse of
+messages out), checks the same token as Rasa's HTTP API (as ``Authorization:
+Bearer``, so it never sits in a URL or an access log) and adds the parse of
 the user message (intent, entities). Errors are not swallowed
 (the stock channel answers an empty list on failure), so the app can tell
 "no reply" from "Rasa failed" and answer the prospect politely.
@@ -48,7 +49,8 @@ class JourneyInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            if not hmac.compare_digest(request.args.get("token", ""), self.token):
+            given = request.headers.get("Authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
                 return response.json({"error": "invalid or missing token"}, status=401)
             body = request.json if isinstance(request.json, dict) else {}
             sender, text = body.get("sender"), body.get("message")

@@ -33,11 +33,15 @@ from bot.content.catalog import Catalog
 from bot.content.profile import Profile, load_profile
 from bot.conversation.language import LanguageChooser
 from bot.conversation.service import ConversationService
+from bot.conversation.steps import default_steps
+from bot.conversation.throttle import Throttle
+from bot.conversation.wording import Wording
 from bot.dialogue.actions import Services
 from bot.dialogue.rasa_client import RasaClient
 from bot.settings import Settings
 from bot.storage.engine import create_engine, migrate, session_factory
 from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.rasa import FakeRasa
 
 OPS_TOKEN = "test-ops-token"
 
@@ -188,6 +192,27 @@ def services(dealer: Profile, clock: ManualClock) -> Services:
     return Services(Catalog.load(dealer, "en"), clock)
 
 
+def conversation_service(
+    sessions: async_sessionmaker[AsyncSession],
+    rasa: RasaClient,
+    dealer: Profile,
+    languages: LanguageChooser,
+    clock: Clock | None = None,
+    **throttles: Throttle,
+) -> ConversationService:
+    """The real service with its default steps; messages over 50 characters are too long."""
+    return ConversationService(
+        sessions,
+        rasa,
+        Wording(Catalog.load(dealer, "en")),
+        languages,
+        clock=clock or Clock(),
+        default_language="en",
+        steps=default_steps(50, throttles),
+        database_patience=5,
+    )
+
+
 @pytest.fixture
 def service(
     sessions: async_sessionmaker[AsyncSession],
@@ -195,15 +220,13 @@ def service(
     dealer: Profile,
     languages: LanguageChooser,
 ) -> ConversationService:
-    return ConversationService(
-        sessions,
-        dead_rasa,
-        Catalog.load(dealer, "en"),
-        languages,
-        clock=Clock(),
-        default_language="en",
-        max_message_chars=50,
-    )
+    return conversation_service(sessions, dead_rasa, dealer, languages)
+
+
+@pytest.fixture
+async def fake_rasa() -> AsyncIterator[FakeRasa]:
+    async with FakeRasa() as rasa:
+        yield rasa
 
 
 @dataclass
@@ -287,4 +310,35 @@ async def telegram_bot(tmp_path: Path, bot_api: FakeBotAPI) -> AsyncIterator[Run
 async def bot_without_rasa(tmp_path: Path) -> AsyncIterator[RunningBot]:
     """The real app pointed at a Rasa that is down: the HTTP layer, fast."""
     async for running in serve(without_rasa(tmp_path)):
+        yield running
+
+
+async def serve_with(
+    rasa: FakeRasa, settings: Settings, clock: Clock | None = None
+) -> AsyncIterator[RunningBot]:
+    """The real app on the fake Rasa server, which calls the app's action webhook."""
+    async for running in serve(settings, clock):
+        rasa.action_url = f"{running.url}/webhooks/rasa/actions"
+        yield running
+
+
+def on_fake(rasa: FakeRasa, tmp_path: Path, **overrides: object) -> Settings:
+    return make_settings(tmp_path, rasa_url=rasa.url, rasa_token=rasa.token, **overrides)
+
+
+@pytest.fixture
+async def fast_bot(tmp_path: Path, fake_rasa: FakeRasa) -> AsyncIterator[RunningBot]:
+    """The real app on the fake Rasa server, with a ManualClock on a Monday morning."""
+    settings = on_fake(fake_rasa, tmp_path, followup_interval_seconds=3600)
+    async for running in serve_with(fake_rasa, settings, ManualClock(monday_morning())):
+        yield running
+
+
+@pytest.fixture
+async def fast_telegram_bot(
+    tmp_path: Path, fake_rasa: FakeRasa, bot_api: FakeBotAPI
+) -> AsyncIterator[RunningBot]:
+    """The real app on the fake Rasa server with Telegram long polling on the fake Bot API."""
+    settings = on_fake(fake_rasa, tmp_path, followup_interval_seconds=3600, **telegram_of(bot_api))
+    async for running in serve_with(fake_rasa, settings, ManualClock(monday_morning())):
         yield running

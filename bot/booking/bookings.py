@@ -8,15 +8,16 @@ check-then-insert: a failed insert is the "slot taken" answer.
 """
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.booking import availability
-from bot.content.profile import Profile
+from bot.content.profile import Branch, Profile
 from bot.crm import touchpoints
 from bot.storage.models import Booking, Conversation, Lead
 
@@ -45,12 +46,17 @@ async def book(
     """Book the slot or raise SlotClosed / SlotTaken; the caller commits.
 
     ``event`` is the action recorded on the lead's timeline (None: the caller records it).
+    The lead's own confirmed booking of that very slot is returned as it is: a
+    retried message must not take a second car or demo host.
     """
     branch, product = profile.find_branch(branch_id), profile.find_product(product_id)
     if branch is None or product is None:
         raise SlotClosed(f"no branch {branch_id!r} or product {product_id!r}")
     if not availability.is_slot(profile, branch, start, now):
         raise SlotClosed(f"no {branch.id} slot at {start.isoformat()}")
+    already = await _held_by(session, lead, branch.id, product.id, start)
+    if already is not None:
+        return already
     for unit in range(product.capacity):
         booking = Booking(
             lead_id=lead.id,
@@ -63,6 +69,8 @@ async def book(
             unit=unit,
             token=secrets.token_urlsafe(32),
             language=language,
+            created_at=now,
+            updated_at=now,
         )
         try:
             async with session.begin_nested():
@@ -70,7 +78,7 @@ async def book(
         except IntegrityError:
             continue  # that unit is taken: try the next car or host
         if event:
-            _record(session, lead, booking, event, conversation)
+            _record(session, lead, booking, event, conversation, at=now)
         return booking
     raise SlotTaken(f"{product.id} at {branch.id} {start.isoformat()} is full")
 
@@ -93,15 +101,34 @@ async def reschedule(
             start=start, now=now, language=booking.language, conversation=conversation,
             event=None,
         )  # fmt: skip
-    _record(session, lead, moved, "rescheduled", conversation, previous=booking)
+    _record(session, lead, moved, "rescheduled", conversation, previous=booking, at=now)
     return moved
 
 
 def cancel(
-    session: AsyncSession, lead: Lead, booking: Booking, conversation: Conversation | None = None
+    session: AsyncSession,
+    lead: Lead,
+    booking: Booking,
+    conversation: Conversation | None = None,
+    *,
+    at: datetime,
 ) -> None:
     booking.status = "cancelled"
-    _record(session, lead, booking, "cancelled", conversation)
+    booking.updated_at = at
+    _record(session, lead, booking, "cancelled", conversation, at=at)
+
+
+async def _held_by(
+    session: AsyncSession, lead: Lead, branch_id: str, product_id: str, start: datetime
+) -> Booking | None:
+    query = select(Booking).where(
+        Booking.lead_id == lead.id,
+        Booking.branch_id == branch_id,
+        Booking.product_id == product_id,
+        Booking.starts_at == start,
+        Booking.status == "confirmed",
+    )
+    return await session.scalar(query)
 
 
 async def upcoming(session: AsyncSession, lead_id: int, now: datetime) -> Booking | None:
@@ -122,22 +149,30 @@ async def by_token(session: AsyncSession, token: str) -> Booking | None:
 
 async def listing(
     session: AsyncSession,
+    profile: Profile,
     *,
-    day_from: datetime | None = None,
-    day_to: datetime | None = None,
+    day: date | None = None,
     branch_id: str | None = None,
     status: str | None = None,
 ) -> list[Booking]:
+    """Bookings, oldest first; ``day`` is each branch's own local day, so a Bucharest
+    demo at 00:30 local time is on the day Bucharest calls it, not Tel Aviv's."""
     query = select(Booking).order_by(Booking.starts_at, Booking.id)
-    if day_from is not None:
-        query = query.where(Booking.starts_at >= day_from)
-    if day_to is not None:
-        query = query.where(Booking.starts_at < day_to)
+    branches = [b for b in profile.branches if branch_id is None or b.id == branch_id]
+    if day is not None:
+        query = query.where(or_(*(_local_day(branch, day) for branch in branches), false()))
     if branch_id:
         query = query.where(Booking.branch_id == branch_id)
     if status:
         query = query.where(Booking.status == status)
     return list(await session.scalars(query))
+
+
+def _local_day(branch: Branch, day: date) -> ColumnElement[bool]:
+    zone = ZoneInfo(branch.timezone)
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)  # 23 or 25 h at DST
+    return and_(Booking.branch_id == branch.id, Booking.starts_at >= start, Booking.starts_at < end)
 
 
 def booking_view(booking: Booking) -> dict[str, Any]:
@@ -162,9 +197,11 @@ def _record(
     action: str,
     conversation: Conversation | None,
     previous: Booking | None = None,
+    *,
+    at: datetime,
 ) -> None:
     data = {"action": action, **booking_view(booking)}
     data.pop("calendar")
     if previous is not None:
         data["previous_starts_at"] = previous.starts_at.isoformat()
-    touchpoints.record_event(session, lead, "booking", data, conversation=conversation)
+    touchpoints.record_event(session, lead, "booking", data, conversation=conversation, at=at)

@@ -48,10 +48,20 @@ def params(catalog: Catalog, booking: Booking, language: str) -> dict[str, Any]:
 
 
 def calendar_link(booking: Booking, catalog: Catalog, language: str) -> dict[str, str]:
-    """The .ics invite as an attachment: a download link on the web, a document on Telegram."""
+    """The .ics invite as an attachment: a download link on the web, a document on Telegram.
+
+    The file is named after the visit's local day and time at the branch, as the
+    prospect will look for it ("test-drive-20261208-1100.ics" for 11:00 in Tel Aviv).
+    """
+    kind = booking.kind.replace("_", "-")
     return {
         "kind": "calendar",
         "title": catalog.text("booking.calendar", language),
         "url": f"/bookings/{booking.token}.ics",
-        "filename": f"{booking.kind.replace('_', '-')}-{booking.starts_at:%Y%m%d-%H%M}.ics",
+        "filename": f"{kind}-{local_start(catalog, booking):%Y%m%d-%H%M}.ics",
     }
+
+
+def local_start(catalog: Catalog, booking: Booking) -> datetime:
+    branch = catalog.profile.find_branch(booking.branch_id)
+    return booking.starts_at.astimezone(ZoneInfo(branch.timezone if branch else "UTC"))

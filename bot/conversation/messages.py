@@ -1,5 +1,6 @@
 """The one inbound and one outbound message type every channel adapter speaks."""
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,12 @@ class InboundMessage:
     # What was sent: "text", or what a channel could not turn into text
     # ("sticker", "voice", "photo"...), stored and answered with a clear reply.
     content: str = "text"
+    # The channel's id for this very message (Telegram's update id, the widget's
+    # client message id): the same message delivered again is answered once.
+    idempotency_key: str | None = None
+    # The replies travel back in the response to this message (the REST API):
+    # they are delivered once stored, with nothing to confirm later.
+    replies_in_response: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,17 @@ class OutboundMessage:
             }
         return data
 
+    def stored(self) -> dict[str, Any]:
+        """What an outbound touchpoint keeps, so the reply can be sent again as it was."""
+        return self.as_dict() | ({"key": self.key} if self.key else {})
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any], text: str | None = None) -> "OutboundMessage":
+        buttons = tuple(Button(str(b["title"]), str(b["payload"])) for b in data.get("buttons", []))
+        attached = data.get("attachment")
+        attachment = Attachment(**attached) if isinstance(attached, dict) else None
+        return cls(str(data.get("text", text or "")), buttons, attachment, data.get("key"))
+
 
 @dataclass(frozen=True)
 class TurnResult:
@@ -64,3 +82,22 @@ class TurnResult:
     language: str
     stage: str
     outbound_ids: list[int] = field(default_factory=list)  # the stored replies, in order
+    # This message had been handled before (a channel's retry): the replies are
+    # the stored ones, and ``delivered_ids`` those the channel already confirmed.
+    replayed: bool = False
+    delivered_ids: frozenset[int] = frozenset()
+
+    def undelivered(self) -> list[tuple[int, OutboundMessage]]:
+        """The replies still to deliver, with their touchpoint ids."""
+        pairs = zip(self.outbound_ids, self.replies, strict=True)
+        return [(id_, reply) for id_, reply in pairs if id_ not in self.delivered_ids]
+
+
+def clean_text(text: str) -> str:
+    """Drop control and invalid characters (NUL, escapes, lone surrogates); keep line breaks.
+
+    Zero-width joiners and bidi marks are format characters that Persian and
+    Hebrew text needs, so only the C0/C1 controls and surrogates go.
+    """
+    kept = (ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in {"Cc", "Cs"})
+    return "".join(kept).strip()

@@ -7,9 +7,12 @@ question, and takes the answer from the buttons it offers.
 """
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 
-from bot.storage.models import Lead
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.crm import touchpoints
+from bot.storage.models import Conversation, Lead
 
 ANSWERS = ("instagram", "facebook", "google", "friend", "other")
 ANSWER_PAYLOAD = re.compile(rf"^source:({'|'.join(ANSWERS)})$")
@@ -35,5 +38,16 @@ def should_ask(lead: Lead, intent: str | None) -> bool:
     return lead.source is None and lead.source_asked_at is None and intent in NATURAL_MOMENTS
 
 
-def mark_asked(lead: Lead) -> None:
-    lead.source_asked_at = datetime.now(UTC)
+def mark_asked(lead: Lead, at: datetime) -> None:
+    lead.source_asked_at = at
+
+
+def set_source(
+    session: AsyncSession, conversation: Conversation, source: str, *, how: str, at: datetime
+) -> None:
+    """Store where the lead came from, with how we learnt it, on its timeline."""
+    conversation.lead.source = source
+    touchpoints.record_event(
+        session, conversation.lead, "source", {"source": source, "how": how},
+        conversation=conversation, author="prospect", at=at,
+    )  # fmt: skip

@@ -8,6 +8,8 @@ awareness, and a prospect who is about to book does not go back there by
 asking what a product does. Every change is a touchpoint with from, to and why.
 """
 
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crm import touchpoints
@@ -49,15 +51,17 @@ def record_change(
     new_stage: str,
     reason: str,
     conversation: Conversation | None = None,
+    *,
+    at: datetime,
 ) -> None:
     """Move the lead to ``new_stage`` and put the move on its timeline."""
     data = {"from": lead.stage, "to": new_stage, "reason": reason}
     lead.stage = new_stage
-    touchpoints.record_event(session, lead, "stage_change", data, conversation=conversation)
+    touchpoints.record_event(session, lead, "stage_change", data, conversation=conversation, at=at)
 
 
-def mark_purchase(session: AsyncSession, lead: Lead, by: str) -> None:
+def mark_purchase(session: AsyncSession, lead: Lead, by: str, *, at: datetime) -> None:
     """A rep marks that the lead bought: from now on they are a customer."""
-    touchpoints.record_event(session, lead, "purchase", {"by": by})
+    touchpoints.record_event(session, lead, "purchase", {"by": by}, at=at)
     if lead.stage != "retention":
-        record_change(session, lead, "retention", f"purchase marked by {by}")
+        record_change(session, lead, "retention", f"purchase marked by {by}", at=at)

@@ -12,7 +12,9 @@ from bot.crm import scoring
 from bot.storage.models import Conversation, Lead, Touchpoint
 
 
-async def conversation_for(session: AsyncSession, channel: str, external_id: str) -> Conversation:
+async def conversation_for(
+    session: AsyncSession, channel: str, external_id: str, now: datetime
+) -> Conversation:
     """The conversation for this channel's sender, creating it and its lead on first contact.
 
     Two first messages from one sender can race; the unique constraint decides
@@ -28,7 +30,10 @@ async def conversation_for(session: AsyncSession, channel: str, external_id: str
         return found
     try:
         async with session.begin_nested():
-            conversation = Conversation(channel=channel, external_id=external_id, lead=Lead())
+            lead = Lead(created_at=now, last_seen_at=now)
+            conversation = Conversation(
+                channel=channel, external_id=external_id, lead=lead, created_at=now
+            )
             session.add(conversation)
         return conversation
     except IntegrityError:

@@ -1,5 +1,10 @@
-"""Recording touchpoints: every exchange and event on a lead's timeline."""
+"""Recording touchpoints: every exchange and event on a lead's timeline.
 
+The time of each one is given by the caller, from the app's clock, so the
+timeline, the score and the follow-ups all agree on "now" (tests move it).
+"""
+
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -14,6 +19,7 @@ def record_event(
     kind: str,
     data: dict[str, Any],
     *,
+    at: datetime,
     conversation: Conversation | None = None,
     author: str = "system",
 ) -> Touchpoint:
@@ -28,6 +34,7 @@ def record_event(
         text=None,
         stage=lead.stage,
         data=data,
+        created_at=at,
     )
     session.add(touchpoint)
     return touchpoint
@@ -40,6 +47,7 @@ def record(
     direction: str,
     author: str,
     text: str | None,
+    at: datetime,
     **fields: Any,
 ) -> Touchpoint:
     touchpoint = Touchpoint(
@@ -49,10 +57,19 @@ def record(
         direction=direction,
         author=author,
         text=text,
+        created_at=at,
         **fields,
     )
     session.add(touchpoint)
     return touchpoint
+
+
+async def by_key(session: AsyncSession, conversation_id: int, key: str) -> Touchpoint | None:
+    """The inbound message a channel already delivered under this idempotency key."""
+    query = select(Touchpoint).where(
+        Touchpoint.conversation_id == conversation_id, Touchpoint.idempotency_key == key
+    )
+    return await session.scalar(query)
 
 
 async def latest_inbound(session: AsyncSession, conversation_id: int) -> Touchpoint | None:
@@ -78,24 +95,3 @@ async def previous_inbound(session: AsyncSession, current: Touchpoint) -> Touchp
         .limit(1)
     )
     return await session.scalar(query)
-
-
-async def queued(session: AsyncSession, conversation_id: int) -> list[Touchpoint]:
-    """Messages the bot sent while the prospect was not connected, oldest first."""
-    query = (
-        select(Touchpoint)
-        .where(
-            Touchpoint.conversation_id == conversation_id,
-            Touchpoint.direction == "out",
-            Touchpoint.status == "queued",
-        )
-        .order_by(Touchpoint.id)
-    )
-    return list(await session.scalars(query))
-
-
-async def mark_failed(session: AsyncSession, ids: list[int], error: str) -> None:
-    """Outbound messages a channel could not deliver."""
-    for touchpoint in await session.scalars(select(Touchpoint).where(Touchpoint.id.in_(ids))):
-        touchpoint.status = "failed"
-        touchpoint.data = touchpoint.data | {"error": error[:500]}

@@ -27,12 +27,14 @@ stories are needed.
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.booking import availability, bookings, texts
 from bot.booking import details as booking_details
+from bot.content.profile import Branch
 from bot.crm import touchpoints
 from bot.dialogue.actions import Action, ActionCall, ActionResult
-from bot.followups import followups
+from bot.followups import schedule
 from bot.storage.models import Booking, Conversation, Lead
 
 FORM_SLOTS = ("product", "branch", "when", "name", "contact")
@@ -124,7 +126,7 @@ async def validate_booking_form(call: ActionCall) -> ActionResult:
     if not details.any():
         if call.intent in STOP_INTENTS:
             if lead is not None:
-                await followups.drop_nudge(call.session, lead.id)
+                await schedule.drop_nudge(call.session, lead.id)
             return result.set(booking_problem="stopped", requested_slot=None)
         if call.intent in SOCIAL:
             result.say(call.intent)
@@ -134,7 +136,7 @@ async def validate_booking_form(call: ActionCall) -> ActionResult:
     if all(slots[name] for name in FORM_SLOTS) and lead is not None:
         await _book(call, slots, lead, conversation, now)
     elif lead is not None:
-        await followups.nudge_later(call.session, lead.id, now)
+        await schedule.nudge_later(call.session, lead.id, now)
     return result.set(**slots)
 
 
@@ -161,14 +163,7 @@ def _take(
     if details.branch:
         slots["branch"] = details.branch.id
     if details.when is not None:
-        wanted = details.when
-        if previous_problem == "need_time" and not details.has_day and slots["booking_wanted"]:
-            # "What time on Thursday?" - "5pm": the day asked about, not today.
-            day = datetime.fromisoformat(slots["booking_wanted"]).date()
-            wanted = datetime.combine(day, details.when.timetz())
-        slots["booking_wanted"], slots["when"] = wanted.isoformat(), None
-        if details.day_only:
-            slots["booking_problem"] = "need_time"
+        _take_time(slots, details, _zone_read_in(call, slots, details), previous_problem)
     found = {"name": details.name, "phone": details.phone, "email": details.email}
     if details.name:
         slots["name"] = details.name
@@ -183,26 +178,62 @@ def _take(
         setattr(lead, kind, value)
     if new:
         touchpoints.record_event(
-            call.session, lead, "contact", new, conversation=conversation, author="prospect"
-        )
+            call.session, lead, "contact", new, conversation=conversation, author="prospect",
+            at=call.services.clock.now(),
+        )  # fmt: skip
+
+
+def _take_time(
+    slots: dict[str, Any], details: booking_details.Details, zone: ZoneInfo, problem: str | None
+) -> None:
+    """Keep the wanted time as the wall-clock time the prospect said ("tomorrow at 11"),
+    without a zone: it is placed in the branch's zone once the branch is known, so a
+    time given before "in Bucharest" is 11:00 in Bucharest, not 11:00 in Tel Aviv."""
+    assert details.when is not None
+    wanted = details.when.astimezone(zone).replace(tzinfo=None)
+    if problem == "need_time" and not details.has_day and slots["booking_wanted"]:
+        # "What time on Thursday?" - "5pm": the day asked about, not today.
+        day = datetime.fromisoformat(slots["booking_wanted"]).date()
+        wanted = datetime.combine(day, wanted.time())
+    slots["booking_wanted"], slots["when"] = wanted.isoformat(), None
+    if details.day_only:
+        slots["booking_problem"] = "need_time"
+
+
+def _zone_read_in(
+    call: ActionCall, slots: dict[str, Any], details: booking_details.Details
+) -> ZoneInfo:
+    """The zone the message's time was read in: its branch's, else the first branch's."""
+    profile = call.services.catalog.profile
+    branch = details.branch or profile.find_branch(slots["branch"]) or profile.branches[0]
+    return ZoneInfo(branch.timezone)
+
+
+def _wanted_at(wanted: str | None, branch: Branch) -> datetime | None:
+    """The wanted time as a moment, placed in the branch's zone (see ``_take_time``)."""
+    if not wanted:
+        return None
+    moment = datetime.fromisoformat(wanted)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(branch.timezone))
+    return moment
 
 
 async def _check_time(call: ActionCall, slots: dict[str, Any], now: datetime) -> None:
     """Turn the wanted time into the ``when`` slot only if that slot is really free."""
     profile = call.services.catalog.profile
     product, branch = profile.find_product(slots["product"]), profile.find_branch(slots["branch"])
-    wanted = slots["booking_wanted"]
-    if not wanted or slots["when"] or product is None or branch is None:
+    if slots["when"] or product is None or branch is None:
         return
-    if slots["booking_problem"] == "need_time":
+    start = _wanted_at(slots["booking_wanted"], branch)
+    if start is None or slots["booking_problem"] == "need_time":
         return
-    start = datetime.fromisoformat(wanted)
     if not availability.is_slot(profile, branch, start, now):
         slots["booking_problem"] = "closed"
     elif await availability.taken(call.session, branch, product, start) >= product.capacity:
         slots["booking_problem"] = "taken"
     else:
-        slots["when"], slots["booking_problem"] = wanted, None
+        slots["when"], slots["booking_problem"] = start.isoformat(), None
 
 
 async def _book(
@@ -221,7 +252,7 @@ async def _book(
             made = await bookings.reschedule(
                 call.session, profile, lead, moving, start, now, conversation
             )
-            await followups.cancel_for_booking(call.session, moving.id)
+            await schedule.cancel_for_booking(call.session, moving.id)
         else:
             made = await bookings.book(
                 call.session, profile, lead, branch_id=slots["branch"],
@@ -233,8 +264,8 @@ async def _book(
         slots["booking_problem"] = "taken" if isinstance(error, bookings.SlotTaken) else "closed"
         return
     await call.session.flush()
-    followups.schedule_booking(call.session, made, now)
-    await followups.drop_nudge(call.session, lead.id)
+    schedule.schedule_booking(call.session, made, now)
+    await schedule.drop_nudge(call.session, lead.id)
     slots["booking_ref"] = str(made.id)
 
 
@@ -267,8 +298,8 @@ async def action_ask_when(call: ActionCall) -> ActionResult:
     product = catalog.profile.find_product(call.slot("product"))
     branch = catalog.profile.find_branch(call.slot("branch"))
     assert product is not None and branch is not None  # asked after both (form order)
-    problem, wanted_iso = call.slot("booking_problem"), call.slot("booking_wanted")
-    wanted = datetime.fromisoformat(wanted_iso) if wanted_iso else now
+    problem = call.slot("booking_problem")
+    wanted = _wanted_at(call.slot("booking_wanted"), branch) or now
     if problem == "need_time":
         key = "booking.ask_time_on_day"
         wanted_text = texts.format_day(catalog, wanted, branch.timezone, call.language)
@@ -345,8 +376,8 @@ async def action_affirm(call: ActionCall) -> ActionResult:
         return ActionResult().say("affirm")
     conversation, lead = await _lead(call)
     assert lead is not None
-    bookings.cancel(call.session, lead, pending, conversation)
-    await followups.cancel_for_booking(call.session, pending.id)
+    bookings.cancel(call.session, lead, pending, conversation, at=call.services.clock.now())
+    await schedule.cancel_for_booking(call.session, pending.id)
     params = texts.params(call.services.catalog, pending, call.language)
     return ActionResult().set(pending_cancel=None).say("booking.cancelled", **params)
 

@@ -37,10 +37,16 @@ class RasaClient:
         if self._session is not None:
             await self._session.close()
 
-    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def _post(
+        self, path: str, body: dict[str, Any], *, token_in_url: bool = False
+    ) -> dict[str, Any]:
+        """Our journey channel takes the token as a header; Rasa's own HTTP API only
+        from the URL (local, and Rasa keeps no access log)."""
+        params = {"token": self.token} if token_in_url else {}
+        headers = {"Authorization": f"Bearer {self.token}"}
         try:
             async with self.session.post(
-                f"{self.base_url}{path}", json=body, params={"token": self.token}
+                f"{self.base_url}{path}", json=body, params=params, headers=headers
             ) as response:
                 if response.status != 200:
                     detail = (await response.text())[:300]
@@ -64,7 +70,7 @@ class RasaClient:
         )
 
     async def parse(self, text: str) -> dict[str, Any]:
-        return await self._post("/model/parse", {"text": text})
+        return await self._post("/model/parse", {"text": text}, token_in_url=True)
 
     async def status(self) -> dict[str, Any]:
         """Rasa's /status: raises RasaUnavailable unless a model is loaded."""

@@ -1,8 +1,9 @@
 """Runs the Rasa server as a supervised child process.
 
 Rasa lives in its own virtualenv (its pins cannot share the app's), so the app
-starts it with ``.venv-rasa/bin/rasa run``, bound to 127.0.0.1 with a token,
-waits until the model is loaded, restarts it if it dies and stops it on exit.
+starts ``rasa run`` there, bound to 127.0.0.1 with a token, waits until the
+model is loaded, restarts it if it dies and stops it on exit. The token goes
+through the environment (``rasa_channel/serve.py``), never the command line.
 """
 
 import asyncio
@@ -51,8 +52,8 @@ class RasaProcess:
 
     def command(self) -> list[str]:
         return [
-            str(self.venv / "bin" / "rasa"), "run",
-            "--enable-api", f"--auth-token={self.token}",
+            str(self.venv / "bin" / "python"), "-m", "rasa_channel.serve", "run",
+            "--enable-api",
             "--interface", "127.0.0.1", "--port", str(self.port),
             "--model", str(self.model),
             "--endpoints", str(self.project_dir / "endpoints.yml"),

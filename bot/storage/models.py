@@ -10,7 +10,6 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     DateTime,
     Dialect,
     Float,
@@ -85,8 +84,20 @@ class Conversation(Base):
 
 
 class Touchpoint(Base):
+    """One entry on the lead's timeline.
+
+    Inbound messages carry the channel's ``idempotency_key`` (unique per
+    conversation), so storing a message is also its claim: a redelivered one
+    finds it. Statuses: inbound ``received`` (stored, being answered), ``done``,
+    ``rejected``, ``throttled``, ``for_rep``, ``failed``; outbound ``queued``
+    (stored, not yet confirmed by the channel), ``delivered``, ``failed``.
+    """
+
     __tablename__ = "touchpoints"
-    __table_args__ = (Index("ix_touchpoints_lead_time", "lead_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_touchpoints_lead_time", "lead_id", "created_at"),
+        UniqueConstraint("conversation_id", "idempotency_key", name="uq_touchpoint_idempotency"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
@@ -102,10 +113,16 @@ class Touchpoint(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     language: Mapped[str | None] = mapped_column(String(8))
     stage: Mapped[str | None] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(12), default="done")  # received | done | failed
+    status: Mapped[str] = mapped_column(String(12), default="done")
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column()
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    # The inbound message an outbound one answers: a retried message gets these again.
+    reply_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("touchpoints.id", ondelete="SET NULL", name="fk_touchpoints_reply_to"),
+        index=True,
+    )
 
 
 CONFIRMED = text("status = 'confirmed'")
@@ -159,22 +176,11 @@ class FollowUp(Base):
     kind: Mapped[str] = mapped_column(String(12))  # reminder | nps | nudge
     key: Mapped[str] = mapped_column(String(64), unique=True)
     due_at: Mapped[datetime] = mapped_column()
-    # pending | sent | answered | cancelled | skipped | failed
+    # pending | sending (claimed) | sent | answered | cancelled | skipped | failed
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
+    # While "sending": the claim runs out then, and another runner may take the row.
+    claimed_until: Mapped[datetime | None] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column()
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class SeenUpdate(Base):
-    """An update id a channel delivered (Telegram's ``update_id``): Telegram redelivers
-    when it misses our answer, also after we restart, so each one is processed once."""
-
-    __tablename__ = "seen_updates"
-    __table_args__ = (UniqueConstraint("channel", "update_id", name="uq_seen_update"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[str] = mapped_column(String(20))
-    update_id: Mapped[int] = mapped_column(BigInteger)
-    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -112,7 +112,9 @@ class Delivery:
             if reply.attachment is not None:
                 await self._send_file(chat_id, reply.attachment)
 
-    async def followup(self, conversation: Conversation, message: OutboundMessage) -> bool:
+    async def followup(
+        self, conversation: Conversation, message: OutboundMessage, _reply_id: int
+    ) -> bool:
         """The follow-up runner's sender: Telegram keeps messages for offline users, so a
         sent message is delivered (True); a failure raises and the runner retries."""
         await self.send(int(conversation.external_id), [message], self.catalog.default_language)

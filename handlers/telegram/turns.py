@@ -1,40 +1,36 @@
-"""A prospect's turn on Telegram: the chat's budget, the conversation service, the replies.
+"""A prospect's turn on Telegram: the conversation service, then the replies, confirmed.
 
-Every prospect handler ends here, so the throttle sits in this one call
-rather than in a middleware: a throttled message must still be stored (nothing
-a prospect sends is lost), and only the handler knows how to turn its event
-(text, button, contact, sticker) into the InboundMessage to store.
+Every prospect handler ends here. A reply counts as delivered once Telegram
+answered its sendMessage; replies of a redelivered update that never went out
+(the app stopped before sending them) go out now, the others not again.
 """
-
-import time
 
 import structlog
 from aiogram.exceptions import TelegramAPIError
 
 from bot.conversation.messages import InboundMessage
 from bot.conversation.service import ConversationService
-from bot.conversation.throttle import Throttle, Verdict
 from handlers.telegram.delivery import Delivery
 
 log = structlog.get_logger(__name__)
 
 
 class Turns:
-    def __init__(
-        self, service: ConversationService, delivery: Delivery, throttle: Throttle
-    ) -> None:
+    def __init__(self, service: ConversationService, delivery: Delivery) -> None:
         self.service = service
         self.delivery = delivery
-        self.throttle = throttle
 
     async def take(self, chat_id: int, message: InboundMessage) -> None:
-        verdict = self.throttle.check(message.sender, time.monotonic())
-        if verdict is Verdict.OK:
-            result = await self.service.handle(message)
-        else:
-            result = await self.service.hold(message, notice=verdict is Verdict.NOTICE)
+        result = await self.service.handle(message)
+        sent: list[int] = []
+        waiting = result.undelivered()
         try:
-            await self.delivery.send(chat_id, result.replies, result.language)
+            for reply_id, reply in waiting:
+                await self.delivery.send(chat_id, [reply], result.language)
+                sent.append(reply_id)
         except TelegramAPIError as error:  # retried already: blocked bot, chat gone, long ban
             log.error("telegram.undelivered", chat_id=chat_id, error=str(error))
-            await self.service.undelivered(result, f"telegram: {error}")
+            failed = [reply_id for reply_id, _ in waiting if reply_id not in sent]
+            await self.service.undelivered(failed, f"telegram: {error}")
+        finally:
+            await self.service.delivered(sent)

@@ -7,15 +7,16 @@ clear "I can only read text"; a caption is kept as its text.
 
 from aiogram import F, Router
 from aiogram.enums import ChatType, ContentType
-from aiogram.types import Message
+from aiogram.types import Message, Update
 
 from handlers.telegram.prospects import inbound
 from handlers.telegram.turns import Turns
 
 
-async def unsupported(message: Message, turns: Turns) -> None:
+async def unsupported(message: Message, event_update: Update, turns: Turns) -> None:
     content = ContentType(message.content_type).value  # "sticker", not the enum's repr
-    stored = inbound(message.chat.id, message.from_user, message.caption or "", content=content)
+    caption = message.caption or ""
+    stored = inbound(event_update, message.chat.id, message.from_user, caption, content=content)
     await turns.take(message.chat.id, stored)
 
 

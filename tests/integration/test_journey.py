@@ -4,7 +4,7 @@ import pytest
 
 from bot.content.catalog import Catalog
 from bot.content.profile import load_profile
-from bot.conversation.service import NEXT_STEP_PAYLOAD
+from bot.conversation.wording import NEXT_STEP_PAYLOAD
 from tests.conftest import RunningBot
 
 pytestmark = pytest.mark.integration

@@ -5,6 +5,8 @@
  * data-language="he" forces the language (default: the browser's).
  * Every text is set with textContent (never innerHTML) and dir="auto",
  * so HTML from anyone is shown as text and RTL languages read right.
+ * The protocol (messages with ids, replies acknowledged) is described in
+ * handlers/web/socket.py.
  */
 (function () {
   "use strict";
@@ -83,9 +85,46 @@
     log.appendChild(link);
   }
 
+  // Nothing is lost either way. A message waits in the outbox (kept in
+  // localStorage, so a reload keeps it) until the server says its turn is
+  // "done"; it is sent again on every connect under the same id, and the
+  // server answers it once. Every reply is acknowledged; one the server sends
+  // again (its ack was lost) is recognised by its id and not shown twice.
   var socket = null;
-  var queue = [];
   var retry = 500;
+  var outboxKey = "journeybot.outbox." + visitor;
+  var seenKey = "journeybot.seen." + visitor;
+  var outbox = load(outboxKey, []);
+  var seen = load(seenKey, []);
+
+  function load(key, fallback) {
+    try { return JSON.parse(localStorage.getItem(key)) || fallback; } catch (e) { return fallback; }
+  }
+  function keep(key, value) {
+    try { localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* private mode */ }
+  }
+  function newId() {
+    var id = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2) + Date.now();
+    return id.replace(/[^A-Za-z0-9_-]/g, "");
+  }
+  function transmit(frame) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+  }
+
+  function onReply(data) {
+    transmit({ type: "ack", ids: [data.id] });
+    if (seen.indexOf(data.id) !== -1) return;
+    seen.push(data.id);
+    keep(seenKey, seen.slice(-200));
+    show("bot", data.text);
+    showAttachment(data.attachment);
+    showButtons(data.buttons);
+  }
+
+  function onDone(data) {
+    outbox = outbox.filter(function (m) { return m.id !== data.id; });
+    keep(outboxKey, outbox);
+  }
 
   function connect() {
     var url = new URL("/ws", server.replace(/^http/, "ws"));
@@ -94,17 +133,13 @@
     socket = new WebSocket(url);
     socket.onopen = function () {
       retry = 500;
-      while (queue.length) socket.send(queue.shift());
+      outbox.forEach(transmit);
     };
     socket.onmessage = function (event) {
       var data = JSON.parse(event.data);
-      if (data.type === "reply") {
-        show("bot", data.text);
-        showAttachment(data.attachment);
-        showButtons(data.buttons);
-      } else if (data.type === "error") {
-        show("note", data.error);
-      }
+      if (data.type === "reply") onReply(data);
+      else if (data.type === "done") onDone(data);
+      else if (data.type === "error") show("note", data.error);
     };
     socket.onclose = function () {
       setTimeout(connect, retry);
@@ -114,9 +149,10 @@
 
   function say(shown, text) {
     show("me", shown);
-    var frame = JSON.stringify({ text: text, page: location.href, utm_source: utmSource });
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(frame);
-    else queue.push(frame);
+    var frame = { type: "message", id: newId(), text: text, page: location.href, utm_source: utmSource };
+    outbox.push(frame);
+    keep(outboxKey, outbox);
+    transmit(frame);
   }
 
   form.addEventListener("submit", function (event) {

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.booking import availability, bookings
+from bot.booking import availability, bookings, texts
+from bot.content.catalog import Catalog
 from bot.content.profile import Profile
 from bot.storage.models import Booking, Lead
 
@@ -55,12 +56,12 @@ async def test_book_reschedule_cancel_and_the_timeline(
         moved = await bookings.reschedule(session, dealer, lead, made, at(THURSDAY, 15), NOW)
         assert (made.status, moved.status) == ("rescheduled", "confirmed")
         assert await bookings.upcoming(session, lead.id, NOW) is moved
-        bookings.cancel(session, lead, moved)
+        bookings.cancel(session, lead, moved, at=NOW)
         await session.commit()
         assert await bookings.upcoming(session, lead.id, NOW) is None
 
     async with sessions() as session:
-        rows = await bookings.listing(session, branch_id="haifa")
+        rows = await bookings.listing(session, dealer, branch_id="haifa")
         assert [(b.starts_at, b.status) for b in rows] == [
             (at(THURSDAY, 11), "rescheduled"),
             (at(THURSDAY, 15), "cancelled"),
@@ -145,3 +146,72 @@ async def test_twenty_prospects_race_for_three_free_slots(
         # or the nearest on the next open days.
         assert len(offer) == 3 and wanted not in offer
         assert all(availability.is_slot(dealer, haifa, slot, NOW) for slot in offer)
+
+
+def overseas(dealer: Profile) -> Profile:
+    """The dealer with its Haifa showroom moved to New York: seven hours behind Tel Aviv."""
+    branches = [
+        b.model_copy(update={"timezone": "America/New_York"}) if b.id == "haifa" else b
+        for b in dealer.branches
+    ]
+    return dealer.model_copy(update={"branches": branches})
+
+
+async def test_the_bookings_of_a_day_are_each_branchs_own_local_day(
+    dealer: Profile, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    profile = overseas(dealer)
+    new_york = ZoneInfo("America/New_York")
+    last_slot = datetime(2026, 11, 26, 17, tzinfo=new_york)  # Thursday 17:00 there
+    assert last_slot.astimezone(ISRAEL).date() == date(2026, 11, 27)  # Friday in Tel Aviv
+    async with sessions() as session:
+        lead = await new_lead(session)
+        await bookings.book(
+            session, profile, lead, branch_id="haifa", product_id="rav4",
+            start=last_slot, now=NOW, language="en",
+        )  # fmt: skip
+        await bookings.book(
+            session, profile, lead, branch_id="tel_aviv", product_id="rav4",
+            start=at(THURSDAY, 10), now=NOW, language="en",
+        )  # fmt: skip
+        await session.commit()
+        thursday = await bookings.listing(session, profile, day=THURSDAY)
+        friday = await bookings.listing(session, profile, day=date(2026, 11, 27))
+        haifa_thursday = await bookings.listing(session, profile, day=THURSDAY, branch_id="haifa")
+    assert [(b.branch_id, b.starts_at) for b in thursday] == [
+        ("tel_aviv", at(THURSDAY, 10)), ("haifa", last_slot)
+    ]  # fmt: skip
+    assert friday == []
+    assert [b.branch_id for b in haifa_thursday] == ["haifa"]
+
+
+async def test_the_invite_is_named_after_the_local_time_at_the_branch(
+    dealer: Profile, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    catalog = Catalog.load(dealer, "en")
+    async with sessions() as session:
+        lead = await new_lead(session)
+        made = await bookings.book(
+            session, dealer, lead, branch_id="haifa", product_id="rav4",
+            start=at(THURSDAY, 11), now=NOW, language="en",
+        )  # fmt: skip
+    assert texts.calendar_link(made, catalog, "en")["filename"] == "test-drive-20261126-1100.ics"
+
+
+async def test_booking_the_same_slot_again_for_the_same_lead_takes_no_second_unit(
+    dealer: Profile, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A retried message must not take the second RAV4 (two cars): the lead's own booking
+    comes back."""
+    async with sessions() as session:
+        lead = await new_lead(session)
+        first = await bookings.book(
+            session, dealer, lead, branch_id="tel_aviv", product_id="rav4",
+            start=at(THURSDAY, 11), now=NOW, language="en",
+        )  # fmt: skip
+        again = await bookings.book(
+            session, dealer, lead, branch_id="tel_aviv", product_id="rav4",
+            start=at(THURSDAY, 11), now=NOW, language="en",
+        )  # fmt: skip
+        count = await session.scalar(select(func.count()).select_from(Booking))
+    assert again is first and count == 1

@@ -1,6 +1,7 @@
 """The HTTP layer of the real app, with Rasa down: auth, bad input, health."""
 
 import asyncio
+import io
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from tests.conftest import (
     serve,
     without_rasa,
 )
+from tests.fakes.rasa import FakeRasa
 
 
 async def test_ops_api_refuses_requests_without_or_with_a_wrong_token(
@@ -104,16 +106,21 @@ async def test_action_webhook_checks_its_token_and_request(bot_without_rasa: Run
     bot = bot_without_rasa
     token = bot.app[RASA_TOKEN]
     url = f"{bot.url}/webhooks/rasa/actions"
+    right = {"Authorization": f"Bearer {token}"}
     cases = [
-        ({"token": "wrong"}, {"next_action": "action_greet", "tracker": {}}, 401),
-        ({"token": token}, {"next_action": "action_nope", "tracker": {}}, 404),
-        ({"token": token}, {"next_action": "action_greet"}, 400),
-        ({"token": token}, ["not", "an", "object"], 400),
+        ({}, {"next_action": "action_greet", "tracker": {}}, 401),
+        ({"Authorization": "Bearer wrong"}, {"next_action": "action_greet", "tracker": {}}, 401),
+        (right, {"next_action": "action_nope", "tracker": {}}, 404),
+        (right, {"next_action": "action_greet"}, 400),
+        (right, ["not", "an", "object"], 400),
     ]
-    for params, body, status in cases:
-        async with bot.http.post(url, params=params, json=body) as response:
+    for headers, body, status in cases:
+        async with bot.http.post(url, headers=headers, json=body) as response:
             assert response.status == status, await response.text()
             assert "error" in await response.json()
+    # The token in the URL, as Rasa's own API takes it, is not accepted here.
+    async with bot.http.post(url, params={"token": token}, json=cases[2][1]) as response:
+        assert response.status == 401
 
 
 async def test_a_rep_marks_a_purchase_and_the_lead_becomes_a_customer(
@@ -194,9 +201,15 @@ async def test_rasa_may_post_a_long_conversations_tracker_to_the_action_webhook(
     events = [{"event": "user", "text": "x" * 500, "parse_data": {}} for _ in range(400)]
     body = {"next_action": "action_greet", "sender_id": "someone", "tracker": {"events": events}}
     url = f"{bot.url}/webhooks/rasa/actions"
-    async with bot.http.post(url, params={"token": bot.app[RASA_TOKEN]}, json=body) as response:
+    headers = {"Authorization": f"Bearer {bot.app[RASA_TOKEN]}"}
+    async with bot.http.post(url, headers=headers, json=body) as response:
         assert response.status == 200, await response.text()
         assert (await response.json())["responses"][0]["custom"]["key"] == "greet"
+    # Past its own limit, the webhook refuses too, from the length, before reading the body.
+    limit = bot.settings.max_action_request_bytes
+    big = io.BytesIO(b"{" + b" " * limit + b"}")
+    async with bot.http.post(url, headers=headers, data=big) as response:
+        assert response.status == 413
 
 
 @pytest.mark.postgres
@@ -221,3 +234,39 @@ async def test_a_chat_message_sent_while_the_database_restarts_is_answered_once_
             assert inbound == ["before the restart", "during the restart"]
     finally:
         server.remove()
+
+
+async def test_a_chat_request_retried_with_its_message_id_is_answered_once(
+    fast_bot: RunningBot, fake_rasa: FakeRasa
+) -> None:
+    body = {"sender": "retrying-client", "text": "how much is it?", "message_id": "req-42"}
+    url = f"{fast_bot.url}/api/v1/chat"
+    answers = []
+    for _ in range(2):
+        async with fast_bot.http.post(url, json=body) as response:
+            assert response.status == 200
+            answers.append(await response.json())
+    assert answers[0] == answers[1] and answers[0]["stage"] == "consideration"
+    assert len(fake_rasa.calls) == 1
+    lead = await fast_bot.lead(answers[0]["lead_id"])
+    assert [t["status"] for t in lead["touchpoints"] if t["direction"] != "event"] == [
+        "done", "delivered"
+    ]  # fmt: skip
+    async with fast_bot.http.post(url, json=body | {"message_id": "bad id!"}) as response:
+        assert response.status == 400
+
+
+async def test_a_body_over_the_limit_is_refused_from_its_length_before_it_is_read(
+    bot_without_rasa: RunningBot,
+) -> None:
+    """The Content-Length alone decides; the server never reads the megabyte."""
+    bot = bot_without_rasa
+    reader, writer = await asyncio.open_connection(bot.settings.host, bot.settings.port)
+    writer.write(
+        b"POST /api/v1/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 1048576\r\n\r\n{"
+    )
+    await writer.drain()
+    status = await asyncio.wait_for(reader.readline(), 5)
+    writer.close()
+    assert status.startswith(b"HTTP/1.1 413")

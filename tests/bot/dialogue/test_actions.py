@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.crm import leads, touchpoints
 from bot.dialogue.actions import ActionRejected, Services, UnknownAction
 from bot.dialogue.registry import default_registry
+from bot.storage.models import utcnow
 
 
 def request(action: str, sender_id: str) -> dict[str, object]:
@@ -19,11 +20,11 @@ async def conversation_with_messages(
 ) -> str:
     """A conversation whose inbound messages were sent ``ages`` ago (oldest first)."""
     async with sessions() as session:
-        conversation = await leads.conversation_for(session, "api", "greeter")
+        conversation = await leads.conversation_for(session, "api", "greeter", utcnow())
         await session.flush()
         for age in ages:
             touchpoint = touchpoints.record(
-                session, conversation, direction="in", author="prospect", text="hi"
+                session, conversation, direction="in", author="prospect", text="hi", at=utcnow()
             )
             await session.flush()  # applies the created_at default
             touchpoint.created_at -= age

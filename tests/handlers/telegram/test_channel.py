@@ -16,19 +16,22 @@ from sqlalchemy import select
 
 from bot.content.catalog import Catalog
 from bot.conversation.messages import Button, OutboundMessage
-from bot.crm import leads
+from bot.crm import leads, touchpoints
 from bot.storage.models import Lead, Touchpoint
-from handlers.context import CATALOG, SESSIONS, TELEGRAM_BOT, TELEGRAM_DELIVERY
+from handlers.context import CATALOG, CLOCK, SESSIONS, TELEGRAM_BOT, TELEGRAM_DELIVERY
 from handlers.telegram.delivery import inline_keyboard, split_text, utf16_len
 from tests.conftest import (
     PostgresServer,
     RunningBot,
     free_port,
+    on_fake,
     serve,
+    serve_with,
     telegram_of,
     without_rasa,
 )
 from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.rasa import FakeRasa
 
 
 def said(bot: RunningBot, key: str, language: str = "en") -> str:
@@ -376,3 +379,127 @@ async def test_an_update_sent_while_the_database_restarts_is_answered_once_it_is
             assert inbound == ["before the restart", "during the restart"]
     finally:
         server.remove()
+
+
+@pytest.fixture
+async def fast_webhook_bot(
+    tmp_path: Path, bot_api: FakeBotAPI, fake_rasa: FakeRasa
+) -> AsyncIterator[RunningBot]:
+    """Webhook mode on the fake Rasa server, so turns get real answers."""
+    settings = on_fake(fake_rasa, tmp_path, **telegram_of(bot_api))
+    url = f"{settings.base_url}/webhooks/telegram"
+    async for running in serve_with(
+        fake_rasa, settings.model_copy(update={"telegram_webhook_url": url})
+    ):
+        await bot_api.wait_for("setWebhook", 1)
+        yield running
+
+
+async def deliver(bot: RunningBot, bot_api: FakeBotAPI, update: dict[str, object]) -> int:
+    """Post an update as Telegram does; the status Telegram gets."""
+    assert bot_api.webhook is not None
+    headers = {"X-Telegram-Bot-Api-Secret-Token": bot_api.webhook["secret_token"]}
+    url = f"{bot.url}/webhooks/telegram"
+    async with bot.http.post(url, json=update, headers=headers) as response:
+        return response.status
+
+
+async def test_in_webhook_mode_telegram_gets_its_200_once_the_update_is_stored_and_answered(
+    fast_webhook_bot: RunningBot, bot_api: FakeBotAPI, fake_rasa: FakeRasa
+) -> None:
+    """Answering 200 first (aiogram's default) would let a crash lose a confirmed update."""
+    fake_rasa.delay = 0.5
+    update = bot_api.message_update(130, "how much is it?", update_id=8000)
+
+    assert await deliver(fast_webhook_bot, bot_api, update) == 200
+
+    inbound = await inbound_of(fast_webhook_bot, 130, count=1)  # already there, not awaited
+    assert [(t.text, t.status, t.intent) for t in inbound] == [
+        ("how much is it?", "done", "ask_price")
+    ]
+    assert len(bot_api.sent("sendMessage", chat_id=130)) == 1
+
+
+async def test_an_update_whose_turn_died_midway_is_answered_when_it_comes_again(
+    fast_webhook_bot: RunningBot, bot_api: FakeBotAPI, fake_rasa: FakeRasa
+) -> None:
+    """The app stored the message and died before answering (Telegram got no 200, so it
+    delivers the update again): it is answered now, stored once, Rasa asked once."""
+    bot = fast_webhook_bot
+    now = bot.app[CLOCK].now()
+    async with bot.app[SESSIONS]() as session:
+        conversation = await leads.conversation_for(session, "telegram", "131", now)
+        await session.flush()
+        touchpoints.record(
+            session, conversation, direction="in", author="prospect", text="how much is it?",
+            language="en", stage="awareness", status="received", idempotency_key="tg:8100",
+            at=now,
+        )  # fmt: skip
+        await session.commit()
+
+    update = bot_api.message_update(131, "how much is it?", update_id=8100)
+    assert await deliver(bot, bot_api, update) == 200
+    assert await deliver(bot, bot_api, update) == 200  # and once more: nothing new
+
+    assert len(fake_rasa.calls) == 1
+    assert len(bot_api.sent("sendMessage", chat_id=131)) == 1
+    inbound = await inbound_of(bot, 131, count=1)
+    assert [(t.status, t.intent) for t in inbound] == [("done", "ask_price")]
+
+
+async def test_a_redelivered_update_sends_what_was_never_sent_and_nothing_twice(
+    fast_webhook_bot: RunningBot, bot_api: FakeBotAPI, fake_rasa: FakeRasa
+) -> None:
+    """The turn was answered and stored, and the app died before sendMessage."""
+    bot = fast_webhook_bot
+    now = bot.app[CLOCK].now()
+    reply = OutboundMessage("Our cars start at ₪139,900.", (Button("Compare", "/compare"),))
+    async with bot.app[SESSIONS]() as session:
+        conversation = await leads.conversation_for(session, "telegram", "132", now)
+        await session.flush()
+        inbound = touchpoints.record(
+            session, conversation, direction="in", author="prospect", text="how much?",
+            language="en", stage="awareness", status="done", idempotency_key="tg:8200", at=now,
+        )  # fmt: skip
+        await session.flush()
+        touchpoints.record(
+            session, conversation, direction="out", author="bot", text=reply.text,
+            status="queued", data={"reply": reply.stored()}, reply_to_id=inbound.id, at=now,
+        )  # fmt: skip
+        await session.commit()
+
+    update = bot_api.message_update(132, "how much?", update_id=8200)
+    for _ in range(3):
+        assert await deliver(bot, bot_api, update) == 200
+
+    assert fake_rasa.calls == []
+    [sent] = bot_api.sent("sendMessage", chat_id=132)
+    assert sent.params["text"] == reply.text
+    assert sent.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "/compare"
+    _lead, stored = await timeline(bot, 132)
+    assert [t.status for t in stored if t.direction == "out"] == ["delivered"]
+
+
+async def test_a_telegram_chat_with_the_fake_rasa_gets_words_buttons_and_stage(
+    fast_telegram_bot: RunningBot, bot_api: FakeBotAPI
+) -> None:
+    bot_api.push_update(bot_api.message_update(133, "/start src_facebook"))
+    [hello] = await bot_api.wait_for("sendMessage", 1, chat_id=133)
+    bot_api.push_update(bot_api.message_update(133, "how much is it?"))
+    [_, price] = await bot_api.wait_for("sendMessage", 2, chat_id=133)
+
+    assert "virtual assistant" in hello.params["text"]
+    [[learn]] = hello.params["reply_markup"]["inline_keyboard"]
+    assert learn["callback_data"] == "/ask_product_info"
+    assert "₪" in price.params["text"]
+    [[compare]] = price.params["reply_markup"]["inline_keyboard"]
+    assert compare["callback_data"] == "/compare_products"
+    lead, _stored = await timeline(fast_telegram_bot, 133)
+    assert (lead.stage, lead.source) == ("consideration", "facebook")
+    for _ in range(50):  # confirmed right after Telegram's answer
+        _lead, stored = await timeline(fast_telegram_bot, 133)
+        if {t.status for t in stored if t.direction == "out"} == {"delivered"}:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the replies were not marked delivered")

@@ -9,10 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.booking import bookings
 from bot.clock import ManualClock
+from bot.content.catalog import Catalog
+from bot.content.profile import Profile
 from bot.crm import leads
 from bot.dialogue.actions import Services
 from bot.dialogue.registry import ActionRegistry, default_registry
-from bot.storage.models import Booking, FollowUp, Lead
+from bot.storage.models import Booking, FollowUp, Lead, utcnow
 
 ISRAEL = ZoneInfo("Asia/Jerusalem")
 
@@ -57,7 +59,7 @@ async def new_chat(
     sessions: async_sessionmaker[AsyncSession], services: Services, **lead: str
 ) -> Chat:
     async with sessions() as session:
-        conversation = await leads.conversation_for(session, "api", "dana")
+        conversation = await leads.conversation_for(session, "api", "dana", utcnow())
         for key, value in lead.items():
             setattr(conversation.lead, key, value)
         await session.commit()
@@ -233,3 +235,27 @@ async def test_a_booking_taken_for_a_plain_answer_still_starts_the_form(
          "tracker": {"sender_id": chat.sender, "slots": {}, "latest_message": chat.message}}
     )  # fmt: skip
     assert result["events"][-1] == {"event": "followup", "name": "booking_form"}
+
+
+async def test_a_time_given_before_the_branch_is_read_in_that_branchs_zone(
+    sessions: async_sessionmaker[AsyncSession], dealer: Profile, clock: ManualClock
+) -> None:
+    """ "Tomorrow at 11", then "Haifa" for a Haifa showroom in New York: 11:00 in New York."""
+    branches = [
+        b.model_copy(update={"timezone": "America/New_York"}) if b.id == "haifa" else b
+        for b in dealer.branches
+    ]
+    services = Services(Catalog.load(dealer.model_copy(update={"branches": branches}), "en"), clock)
+    chat = await new_chat(sessions, services, name="Dana", phone="+972525551234")
+    chat.says("a test drive of the RAV4 tomorrow at 11", intent="book_appointment")
+    await chat.run("action_start_booking")
+    await chat.run("validate_booking_form")
+    assert chat.slots["when"] is None  # no branch yet: no time to check
+    chat.says("in Haifa")
+    await chat.run("validate_booking_form")
+    new_york = ZoneInfo("America/New_York")
+    day = clock.now().astimezone(new_york).date() + timedelta(days=1)
+    assert chat.slots["booking_ref"]
+    async with sessions() as session:
+        made = await session.scalar(select(Booking))
+    assert made is not None and made.starts_at == datetime.combine(day, time(11), new_york)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.crm import leads
 from bot.storage.engine import create_engine, downgrade, migrate, unreachable, while_unreachable
-from bot.storage.models import Conversation, Lead
+from bot.storage.models import Conversation, Lead, utcnow
 
 
 async def table_names(engine: AsyncEngine) -> set[str]:
@@ -20,7 +20,7 @@ async def table_names(engine: AsyncEngine) -> set[str]:
 
 
 async def test_migrations_go_up_down_and_up_again(engine: AsyncEngine) -> None:
-    tables = {"leads", "conversations", "touchpoints", "bookings", "followups", "seen_updates"}
+    tables = {"leads", "conversations", "touchpoints", "bookings", "followups"}
     assert tables <= await table_names(engine)
     await downgrade(engine, "base")
     assert await table_names(engine) == {"alembic_version"}
@@ -41,7 +41,7 @@ async def test_concurrent_first_messages_create_one_lead(
 ) -> None:
     async def first_contact() -> int:
         async with sessions() as session:
-            conversation = await leads.conversation_for(session, "web", "same-visitor")
+            conversation = await leads.conversation_for(session, "web", "same-visitor", utcnow())
             await session.commit()
             return conversation.lead_id
 
@@ -57,7 +57,7 @@ async def test_timestamps_come_back_as_aware_utc(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sessions() as session:
-        conversation = await leads.conversation_for(session, "api", "tz")
+        conversation = await leads.conversation_for(session, "api", "tz", utcnow())
         await session.commit()
     async with sessions() as session:
         lead = await leads.get_lead(session, conversation.lead_id)

@@ -3,10 +3,16 @@
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation.messages import InboundMessage
-from bot.conversation.service import ConversationService, clean_text
+from bot.content.profile import Profile
+from bot.conversation.language import LanguageChooser
+from bot.conversation.messages import InboundMessage, clean_text
+from bot.conversation.service import ConversationService
+from bot.conversation.throttle import Throttle
+from bot.conversation.turn import Turn
 from bot.crm import leads
+from bot.dialogue.rasa_client import RasaClient
 from bot.storage.models import Conversation, Lead, Touchpoint
+from tests.conftest import conversation_service
 
 
 async def stored(sessions: async_sessionmaker[AsyncSession], lead_id: int) -> list[Touchpoint]:
@@ -127,10 +133,10 @@ async def test_the_answer_to_how_did_you_hear_is_taken_without_rasa(
 async def test_a_bug_after_the_message_is_stored_still_gets_a_polite_reply(
     service: ConversationService, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    def broken(*args: object, **kwargs: object) -> None:
+    async def broken(turn: Turn) -> bool:
         raise ValueError("a bug in a problem check")
 
-    service._problem_with = broken  # type: ignore[method-assign]
+    service.steps.insert(0, broken)
     result = await service.handle(InboundMessage("api", "p9", "do you have the RAV4 in red?"))
 
     assert "a person from our team will follow up" in result.replies[0].text
@@ -153,11 +159,18 @@ async def test_a_sticker_is_stored_and_answered_with_what_the_bot_can_read(
 
 
 async def test_a_held_message_is_stored_and_only_the_first_gets_the_notice(
-    service: ConversationService, sessions: async_sessionmaker[AsyncSession]
+    sessions: async_sessionmaker[AsyncSession],
+    dead_rasa: RasaClient,
+    dealer: Profile,
+    languages: LanguageChooser,
 ) -> None:
-    first = await service.hold(InboundMessage("telegram", "43", "spam 1"), notice=True)
-    second = await service.hold(InboundMessage("telegram", "43", "spam 2"), notice=False)
+    service = conversation_service(sessions, dead_rasa, dealer, languages, telegram=Throttle(1, 60))
+    await service.handle(InboundMessage("telegram", "43", "hello"))  # within the budget
+    first = await service.handle(InboundMessage("telegram", "43", "spam 1"))
+    second = await service.handle(InboundMessage("telegram", "43", "spam 2"))
+    web = await service.handle(InboundMessage("web", "43", "hello"))  # another channel
 
+    assert "a person from our team" in web.replies[0].text  # Rasa is down: not throttled
     assert [r.text for r in first.replies] == [
         "You're sending messages faster than I can answer. I've saved them all; "
         "give me a minute and I'll be with you again."
@@ -166,7 +179,7 @@ async def test_a_held_message_is_stored_and_only_the_first_gets_the_notice(
     kept = [
         (t.text, t.status) for t in await stored(sessions, first.lead_id) if t.direction == "in"
     ]
-    assert kept == [("spam 1", "throttled"), ("spam 2", "throttled")]
+    assert kept == [("hello", "failed"), ("spam 1", "throttled"), ("spam 2", "throttled")]
 
 
 async def test_a_shared_phone_is_saved_on_the_lead_before_anything_else(

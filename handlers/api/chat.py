@@ -1,0 +1,50 @@
+"""``POST /api/v1/chat``: the chat for any client; the replies come back in the response."""
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from bot.conversation.messages import InboundMessage, TurnResult
+from handlers.context import SERVICE
+from handlers.errors import read_body
+
+routes = web.RouteTableDef()
+
+
+class ChatRequest(BaseModel):
+    sender: str = Field(min_length=1, max_length=128)
+    text: str
+    language: str | None = Field(default=None, max_length=35)
+    source: str | None = Field(default=None, max_length=64, description="acquisition source code")
+    message_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.:-]{1,100}$",
+        description="the client's id for this message: a retry with it is answered once",
+    )
+
+
+def turn_view(result: TurnResult) -> dict[str, Any]:
+    return {
+        "conversation_id": result.conversation_id,
+        "lead_id": result.lead_id,
+        "language": result.language,
+        "stage": result.stage,
+        "replies": [reply.as_dict() for reply in result.replies],
+    }
+
+
+@routes.post("/api/v1/chat")
+async def chat(request: web.Request) -> web.Response:
+    body = await read_body(request, ChatRequest)
+    message = InboundMessage(
+        channel="api",
+        sender=body.sender,
+        text=body.text,
+        language_hint=body.language,
+        metadata={"source": body.source} if body.source else {},
+        idempotency_key=f"api:{body.message_id}" if body.message_id else None,
+        replies_in_response=True,
+    )
+    result = await request.app[SERVICE].handle(message)
+    return web.json_response(turn_view(result))

@@ -1,0 +1,121 @@
+"""The ops API, a sub-app under ``/api/v1`` with its own rule: ``Bearer $BOT_API_TOKEN``.
+
+Closed (401) until BOT_API_TOKEN is set. Leads with their timeline and score,
+a purchase marked by a rep, the bookings, and what the model makes of a text.
+"""
+
+import secrets
+from datetime import date
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.booking import bookings
+from bot.crm import journey, leads
+from bot.dialogue.rasa_client import RasaUnavailable
+from bot.storage.models import Lead
+from handlers.context import BODY_LIMIT, CATALOG, CLOCK, LANGUAGES, RASA, SESSIONS, SETTINGS
+from handlers.errors import ApiError, Handler, json_error, read_body
+
+routes = web.RouteTableDef()
+BOOKING_STATUSES = {"confirmed", "cancelled", "rescheduled"}
+
+
+class ParseRequest(BaseModel):
+    text: str = Field(min_length=1, max_length=4000)
+    language: str | None = Field(default=None, max_length=35)
+
+
+@web.middleware
+async def ops_token(request: web.Request, handler: Handler) -> web.StreamResponse:
+    token = request.config_dict[SETTINGS].bot_api_token
+    if token is None:
+        return json_error(401, "the ops API is disabled: set BOT_API_TOKEN to enable it")
+    expected = f"Bearer {token.get_secret_value()}"
+    given = request.headers.get("Authorization", "")
+    if not secrets.compare_digest(given.encode(), expected.encode()):
+        return json_error(401, "missing or wrong bearer token")
+    return await handler(request)
+
+
+def create_app(body_limit: int) -> web.Application:
+    app = web.Application(middlewares=[ops_token])
+    app[BODY_LIMIT] = body_limit
+    app.add_routes(routes)
+    return app
+
+
+async def _lead_or_404(session: AsyncSession, request: web.Request) -> Lead:
+    lead_id = int(request.match_info["lead_id"])
+    lead = await leads.get_lead(session, lead_id)
+    if lead is None:
+        raise ApiError(404, f"no lead {lead_id}")
+    return lead
+
+
+async def _lead_response(session: AsyncSession, request: web.Request, lead: Lead) -> web.Response:
+    timeline = await leads.timeline(session, lead.id)
+    now = request.config_dict[CLOCK].now()
+    return web.json_response(leads.lead_view(lead, timeline, now))
+
+
+@routes.get("/leads/{lead_id:\\d+}")
+async def get_lead(request: web.Request) -> web.Response:
+    async with request.config_dict[SESSIONS]() as session:
+        lead = await _lead_or_404(session, request)
+        return await _lead_response(session, request, lead)
+
+
+@routes.post("/leads/{lead_id:\\d+}/purchase")
+async def mark_purchase(request: web.Request) -> web.Response:
+    """A rep records that the lead bought; the lead moves to the retention stage."""
+    async with request.config_dict[SESSIONS]() as session:
+        lead = await _lead_or_404(session, request)
+        journey.mark_purchase(session, lead, by="ops API", at=request.config_dict[CLOCK].now())
+        await session.commit()
+        return await _lead_response(session, request, lead)
+
+
+@routes.get("/bookings")
+async def list_bookings(request: web.Request) -> web.Response:
+    """Filters: ``date`` (YYYY-MM-DD, each branch's local day), ``branch``, ``status``."""
+    profile = request.config_dict[CATALOG].profile
+    branch_id, status = request.query.get("branch"), request.query.get("status")
+    branch = profile.find_branch(branch_id) if branch_id else None
+    if branch_id and branch is None:
+        raise ApiError(400, f"no branch {branch_id!r}", branches=[b.id for b in profile.branches])
+    if status and status not in BOOKING_STATUSES:
+        raise ApiError(400, f"status must be one of {sorted(BOOKING_STATUSES)}")
+    day = None
+    if "date" in request.query:
+        try:
+            day = date.fromisoformat(request.query["date"])
+        except ValueError as error:
+            raise ApiError(400, "date must be YYYY-MM-DD") from error
+    async with request.config_dict[SESSIONS]() as session:
+        found = await bookings.listing(
+            session, profile, day=day, branch_id=branch.id if branch else None, status=status
+        )
+        return web.json_response({"bookings": [bookings.booking_view(b) for b in found]})
+
+
+@routes.post("/nlu/parse")
+async def nlu_parse(request: web.Request) -> web.Response:
+    """What the bot understands of a text: the same language choice and model as the chat."""
+    body = await read_body(request, ParseRequest)
+    default = request.config_dict[SETTINGS].default_language
+    language = request.config_dict[LANGUAGES].choose(body.text, body.language, None, default)
+    try:
+        parsed = await request.config_dict[RASA].parse(body.text)
+    except RasaUnavailable as error:
+        raise ApiError(503, "the language model is not available", detail=str(error)) from error
+    intent = parsed.get("intent") or {}
+    return web.json_response(
+        {
+            "text": body.text,
+            "language": language,
+            "intent": {"name": intent.get("name"), "confidence": intent.get("confidence")},
+            "entities": parsed.get("entities") or [],
+        }
+    )

@@ -1,0 +1,146 @@
+"""The widget's WebSocket: messages in, replies out, each confirmed by the other side.
+
+Frames from the widget::
+
+    {"type": "message", "id": "<client message id>", "text": "...", "page": ..., "utm_source": ...}
+    {"type": "ack", "ids": [<reply id>, ...]}
+
+Frames to the widget::
+
+    {"type": "reply", "id": <reply id>, "text": ..., "buttons": [...], "attachment": ...}
+    {"type": "done", "id": "<client message id>", "lead_id": ..., "language": ...}
+    {"type": "error", "error": "..."}
+
+The client message id is the message's idempotency key: a widget that lost
+its connection sends its unanswered messages again, and each is answered
+once. A reply is ``delivered`` when the widget acknowledged it; until then it
+is sent again on every connect (the widget ignores an id it has shown).
+"""
+
+import json
+import re
+from typing import Any
+
+import structlog
+from aiohttp import WSMsgType, web
+
+from bot.conversation import outbox
+from bot.conversation.messages import InboundMessage, OutboundMessage, TurnResult
+from bot.crm import leads
+from bot.followups.runner import Sender
+from bot.storage.models import Conversation
+from handlers.context import LIVE_SOCKETS, SERVICE, SESSIONS, SETTINGS
+
+log = structlog.get_logger(__name__)
+routes = web.RouteTableDef()
+# The visitor id is the widget's random UUID kept in localStorage; it is the
+# visitor's only credential, so anything that does not look like one is refused.
+VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MAX_ACKS = 100
+
+
+def reply_frame(reply_id: int, reply: OutboundMessage) -> dict[str, Any]:
+    return {"type": "reply", "id": reply_id, **reply.as_dict()}
+
+
+@routes.get("/ws")
+async def websocket(request: web.Request) -> web.WebSocketResponse:
+    """One connection per open widget; its frames are handled one at a time, in order."""
+    visitor = request.query.get("visitor", "")
+    if not VISITOR_ID.match(visitor):
+        raise web.HTTPBadRequest(reason="'visitor' must be 16-64 letters, digits, '-' or '_'")
+    settings = request.app[SETTINGS]
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=settings.max_request_bytes)
+    await ws.prepare(request)
+    live = request.app[LIVE_SOCKETS]
+    live.add(visitor, ws)
+    try:
+        await _send_waiting(request, ws, visitor)
+        async for frame in ws:
+            if frame.type == WSMsgType.TEXT:
+                await _on_frame(request, ws, visitor, frame.data)
+            elif frame.type == WSMsgType.BINARY:
+                await ws.send_json({"type": "error", "error": "binary messages are not supported"})
+    finally:
+        live.discard(visitor, ws)
+    return ws
+
+
+async def _send_waiting(request: web.Request, ws: web.WebSocketResponse, visitor: str) -> None:
+    """Every reply the widget has not acknowledged: answers that arrived after it closed,
+    a reminder or the NPS question sent while the visitor was away."""
+    async with request.app[SESSIONS]() as session:
+        conversation = await leads.find_conversation(session, "web", visitor)
+        waiting = await outbox.waiting(session, conversation.id) if conversation else []
+    for touchpoint in waiting:
+        await ws.send_json(reply_frame(touchpoint.id, outbox.message_of(touchpoint)))
+
+
+async def _on_frame(
+    request: web.Request, ws: web.WebSocketResponse, visitor: str, data: str
+) -> None:
+    try:
+        frame = json.loads(data)
+        if not isinstance(frame, dict):
+            raise TypeError("a frame is a JSON object")
+    except (ValueError, TypeError):
+        await ws.send_json({"type": "error", "error": 'send {"type": "message", "text": "..."}'})
+        return
+    if frame.get("type") == "ack":
+        await _acknowledged(request, visitor, frame.get("ids"))
+    else:
+        await _message(request, ws, visitor, frame)
+
+
+async def _acknowledged(request: web.Request, visitor: str, ids: object) -> None:
+    if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+        return
+    async with request.app[SESSIONS]() as session:
+        conversation = await leads.find_conversation(session, "web", visitor)
+        if conversation is None:
+            return
+        await outbox.mark_delivered(session, list(ids)[:MAX_ACKS], conversation.id)
+        await session.commit()
+
+
+async def _message(
+    request: web.Request, ws: web.WebSocketResponse, visitor: str, frame: dict[str, Any]
+) -> None:
+    text, message_id = frame.get("text"), frame.get("id")
+    if not isinstance(text, str) or not (message_id is None or (
+        isinstance(message_id, str) and MESSAGE_ID.match(message_id)
+    )):  # fmt: skip
+        await ws.send_json({"type": "error", "error": 'send {"type": "message", "text": "..."}'})
+        return
+    message = InboundMessage(
+        channel="web",
+        sender=visitor,
+        text=text,
+        language_hint=frame.get("language") or request.query.get("lang"),
+        metadata={"page": str(frame.get("page") or "")[:500], "source": frame.get("utm_source")},
+        idempotency_key=f"web:{message_id}" if message_id else None,
+    )
+    result = await request.app[SERVICE].handle(message)
+    await deliver_turn(request.app, visitor, result, message_id)
+
+
+async def deliver_turn(
+    app: web.Application, visitor: str, result: TurnResult, message_id: str | None
+) -> None:
+    """Push the replies to every open widget of the visitor, then say the turn is done."""
+    frames = [reply_frame(i, reply) for i, reply in result.undelivered()]
+    done = {"type": "done", "id": message_id, "lead_id": result.lead_id,
+            "language": result.language}  # fmt: skip
+    await app[LIVE_SOCKETS].push(visitor, [*frames, done])
+
+
+def followup_sender(app: web.Application) -> Sender:
+    """The follow-up runner's sender for the web: pushed to open widgets, confirmed by
+    their ack; False, since until then it waits in the conversation."""
+
+    async def send(conversation: Conversation, message: OutboundMessage, reply_id: int) -> bool:
+        await app[LIVE_SOCKETS].push(conversation.external_id, [reply_frame(reply_id, message)])
+        return False
+
+    return send
