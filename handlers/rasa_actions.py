@@ -6,28 +6,19 @@ sends our token as ``Authorization: Bearer`` (endpoints.yml), never in the URL.
 Status codes follow rasa_sdk's endpoint: 400 rejected, 404 unknown action.
 """
 
-import secrets
-
 from aiohttp import web
 
 from bot.dialogue.actions import ActionRejected, UnknownAction
+from handlers.auth import bearer_token
 from handlers.context import ACTIONS, BODY_LIMIT, RASA_TOKEN
-from handlers.errors import ApiError, Handler, json_error
+from handlers.errors import ApiError
 
 routes = web.RouteTableDef()
 
 
-@web.middleware
-async def rasa_token(request: web.Request, handler: Handler) -> web.StreamResponse:
-    expected = f"Bearer {request.config_dict[RASA_TOKEN]}"
-    given = request.headers.get("Authorization", "")
-    if not secrets.compare_digest(given.encode(), expected.encode()):
-        return json_error(401, "missing or wrong token")
-    return await handler(request)
-
-
 def create_app(body_limit: int) -> web.Application:
-    app = web.Application(middlewares=[rasa_token])
+    token = bearer_token(lambda request: request.config_dict[RASA_TOKEN], "no Rasa token yet")
+    app = web.Application(middlewares=[token])
     app[BODY_LIMIT] = body_limit
     app.add_routes(routes)
     return app

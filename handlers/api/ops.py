@@ -4,7 +4,6 @@ Closed (401) until BOT_API_TOKEN is set. Leads with their timeline and score,
 a purchase marked by a rep, the bookings, and what the model makes of a text.
 """
 
-import secrets
 from datetime import date
 
 from aiohttp import web
@@ -15,8 +14,9 @@ from bot.booking import bookings
 from bot.crm import journey, leads
 from bot.dialogue.rasa_client import RasaUnavailable
 from bot.storage.models import Lead
+from handlers.auth import bearer_token
 from handlers.context import BODY_LIMIT, CATALOG, CLOCK, LANGUAGES, RASA, SESSIONS, SETTINGS
-from handlers.errors import ApiError, Handler, json_error, read_body
+from handlers.errors import ApiError, read_body
 
 routes = web.RouteTableDef()
 BOOKING_STATUSES = {"confirmed", "cancelled", "rescheduled"}
@@ -27,20 +27,14 @@ class ParseRequest(BaseModel):
     language: str | None = Field(default=None, max_length=35)
 
 
-@web.middleware
-async def ops_token(request: web.Request, handler: Handler) -> web.StreamResponse:
+def _ops_token(request: web.Request) -> str | None:
     token = request.config_dict[SETTINGS].bot_api_token
-    if token is None:
-        return json_error(401, "the ops API is disabled: set BOT_API_TOKEN to enable it")
-    expected = f"Bearer {token.get_secret_value()}"
-    given = request.headers.get("Authorization", "")
-    if not secrets.compare_digest(given.encode(), expected.encode()):
-        return json_error(401, "missing or wrong bearer token")
-    return await handler(request)
+    return token.get_secret_value() if token else None
 
 
 def create_app(body_limit: int) -> web.Application:
-    app = web.Application(middlewares=[ops_token])
+    closed = "the ops API is disabled: set BOT_API_TOKEN to enable it"
+    app = web.Application(middlewares=[bearer_token(_ops_token, closed)])
     app[BODY_LIMIT] = body_limit
     app.add_routes(routes)
     return app

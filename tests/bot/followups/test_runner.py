@@ -203,18 +203,29 @@ def test_nps_answers_in_any_digits() -> None:
     assert [nps.score_in(t) for t in ("11", "9 am", "call me at 9", "")] == [None] * 4
 
 
-async def test_a_follow_up_whose_runner_died_mid_send_is_sent_by_the_next_run(
-    sessions: async_sessionmaker[AsyncSession], dealer: Profile, clock: ManualClock
+async def claimed_reminder(
+    sessions: async_sessionmaker[AsyncSession],
+    dealer: Profile,
+    clock: ManualClock,
+    attempts: int,
+    claim_left: timedelta,
 ) -> None:
-    """A runner claimed the reminder and died: after its claim runs out, it goes out once."""
+    """A booked lead whose due reminder a runner claimed (and then died, say)."""
     made = await booked_lead(sessions, dealer, clock)
     clock.set(made.starts_at - timedelta(hours=23))
     async with sessions() as session:
         reminder = await session.scalar(select(FollowUp).where(FollowUp.kind == "reminder"))
         assert reminder is not None
-        reminder.status, reminder.attempts = "sending", 1
-        reminder.claimed_until = clock.now() + timedelta(minutes=1)
+        reminder.status, reminder.attempts = "sending", attempts
+        reminder.claimed_until = clock.now() + claim_left
         await session.commit()
+
+
+async def test_a_follow_up_whose_runner_died_mid_send_is_sent_by_the_next_run(
+    sessions: async_sessionmaker[AsyncSession], dealer: Profile, clock: ManualClock
+) -> None:
+    """A runner claimed the reminder and died: after its claim runs out, it goes out once."""
+    await claimed_reminder(sessions, dealer, clock, attempts=1, claim_left=timedelta(minutes=1))
     out = Outbox()
     assert await runner(sessions, dealer, clock, out).run_due() == []  # still claimed
     clock.advance(timedelta(minutes=2))
@@ -267,14 +278,9 @@ async def test_a_follow_up_that_cannot_be_written_is_retried_then_failed(
 async def test_a_stale_claim_of_a_row_out_of_attempts_is_failed(
     sessions: async_sessionmaker[AsyncSession], dealer: Profile, clock: ManualClock
 ) -> None:
-    made = await booked_lead(sessions, dealer, clock)
-    clock.set(made.starts_at - timedelta(hours=23))
-    async with sessions() as session:
-        reminder = await session.scalar(select(FollowUp).where(FollowUp.kind == "reminder"))
-        assert reminder is not None
-        reminder.status, reminder.attempts = "sending", MAX_ATTEMPTS
-        reminder.claimed_until = clock.now() - timedelta(seconds=1)
-        await session.commit()
+    await claimed_reminder(
+        sessions, dealer, clock, attempts=MAX_ATTEMPTS, claim_left=timedelta(seconds=-1)
+    )
     out = Outbox()
     assert await runner(sessions, dealer, clock, out).run_due() == []
     async with sessions() as session:

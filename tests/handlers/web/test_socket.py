@@ -19,7 +19,7 @@ from bot.__main__ import create_app
 from bot.conversation.messages import Button, OutboundMessage
 from bot.crm import leads, touchpoints
 from bot.followups import schedule
-from bot.storage.models import FollowUp, Touchpoint
+from bot.storage.models import Conversation, FollowUp, Touchpoint
 from handlers.context import CLOCK, FOLLOWUPS, SESSIONS
 from tests.conftest import RunningBot, free_port, make_settings, serve
 from tests.fakes.rasa import FakeRasa
@@ -173,14 +173,18 @@ async def test_another_visitors_ack_confirms_nothing(fast_bot: RunningBot) -> No
     assert (await statuses(bot, "out"))[0] == "queued"
 
 
+async def visitor_conversation(bot: RunningBot) -> Conversation:
+    async with bot.app[SESSIONS]() as session:
+        conversation = await leads.conversation_for(session, "web", VISITOR, bot.app[CLOCK].now())
+        await session.commit()
+        return conversation
+
+
 async def test_a_follow_up_reaches_an_open_widget_and_waits_otherwise(
     fast_bot: RunningBot,
 ) -> None:
     bot = fast_bot
-    now = bot.app[CLOCK].now()
-    async with bot.app[SESSIONS]() as session:
-        conversation = await leads.conversation_for(session, "web", VISITOR, now)
-        await session.commit()
+    conversation = await visitor_conversation(bot)
     send = bot.app[FOLLOWUPS].senders["web"]
     message = OutboundMessage("A reminder", (Button("0", "nps:0"),))
     assert await send(conversation, message, 41) is False  # never confirmed by pushing
@@ -196,9 +200,8 @@ async def test_messages_sent_while_away_are_shown_on_the_next_visit_until_acknow
 ) -> None:
     bot = fast_bot
     now = bot.app[CLOCK].now()
+    conversation = await visitor_conversation(bot)
     async with bot.app[SESSIONS]() as session:
-        conversation = await leads.conversation_for(session, "web", VISITOR, now)
-        await session.flush()
         reply = OutboundMessage("You started booking a test drive", (Button("Go", "/book"),))
         touchpoints.record(
             session, conversation, direction="out", author="bot", text=reply.text,
