@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import aiohttp_jinja2
 import jinja2
@@ -21,6 +22,7 @@ from bot.clock import Clock
 from bot.content.catalog import Catalog
 from bot.content.profile import load_profile
 from bot.conversation.language import LanguageChooser
+from bot.conversation.outbox import Sender
 from bot.conversation.service import ConversationService
 from bot.conversation.steps import default_steps
 from bot.conversation.throttle import Throttle
@@ -29,7 +31,9 @@ from bot.dialogue.actions import Services
 from bot.dialogue.rasa_client import RasaClient
 from bot.dialogue.rasa_process import RasaProcess
 from bot.dialogue.registry import default_registry
-from bot.followups.runner import Runner, Sender
+from bot.followups.runner import Runner
+from bot.handoff.service import HandoffService, Timing
+from bot.handoff.triggers import Triggers
 from bot.logs import configure_logging
 from bot.settings import Settings
 from bot.storage.engine import create_engine, migrate, session_factory
@@ -42,6 +46,7 @@ from handlers.context import (
     CLOCK,
     ENGINE,
     FOLLOWUPS,
+    HANDOFFS,
     LANGUAGES,
     LIVE_SOCKETS,
     RASA,
@@ -57,6 +62,7 @@ from handlers.context import (
 from handlers.errors import body_limit, json_errors
 from handlers.telegram import channel as telegram
 from handlers.telegram.delivery import Delivery
+from handlers.telegram.desk import TelegramDesk
 from handlers.telegram.turns import Turns
 from handlers.web import pages, socket
 from handlers.web.live import LiveSockets
@@ -115,14 +121,23 @@ async def _services(app: web.Application, client: RasaClient) -> None:
     app[LANGUAGES] = await asyncio.to_thread(LanguageChooser)  # loads models: ~1.5 s
     budget = settings.telegram_throttle_messages, settings.telegram_throttle_seconds
     throttles = {"telegram": Throttle(*budget)}
+    wording = Wording(app[CATALOG])
+    handoffs = HandoffService(
+        app[SESSIONS], wording, client, app[CLOCK], base_url=settings.base_url,
+        timing=Timing(timedelta(minutes=settings.handoff_escalate_minutes),
+                      timedelta(minutes=settings.handoff_give_up_minutes)),
+        senders={"web": socket.followup_sender(app)},
+    )  # fmt: skip
+    app[HANDOFFS] = handoffs
     app[SERVICE] = ConversationService(
         app[SESSIONS],
         client,
-        Wording(app[CATALOG]),
+        wording,
         app[LANGUAGES],
         clock=app[CLOCK],
         default_language=settings.default_language,
-        steps=default_steps(settings.max_message_chars, throttles),
+        steps=default_steps(settings.max_message_chars, throttles, handoffs),
+        triggers=Triggers(handoffs),
     )
 
 
@@ -133,6 +148,15 @@ async def telegram_channel(app: web.Application) -> AsyncIterator[None]:
     delivery = Delivery(bot, app[SESSIONS], app[CATALOG], app[CLOCK])
     app[TELEGRAM_DELIVERY] = delivery
     dispatcher["turns"] = Turns(app[SERVICE], delivery)
+    handoffs = app[HANDOFFS]
+    handoffs.senders["telegram"] = delivery.followup
+    if settings.telegram_reps_chat_id is not None:
+        desk = TelegramDesk(
+            bot, app[SESSIONS], app[CATALOG], settings.telegram_reps_chat_id,
+            settings.default_language,
+        )  # fmt: skip
+        handoffs.desk = dispatcher["desk"] = desk
+        dispatcher["handoffs"] = handoffs
     running = asyncio.create_task(telegram.connect(settings, bot, dispatcher))
     yield
     await telegram.disconnect(dispatcher, running)
@@ -149,7 +173,10 @@ async def followup_runner(app: web.Application) -> AsyncIterator[None]:
     senders: dict[str, Sender] = {"web": socket.followup_sender(app)}
     if TELEGRAM_DELIVERY in app:
         senders["telegram"] = app[TELEGRAM_DELIVERY].followup
-    runner = Runner(app[SESSIONS], app[CATALOG], app[CLOCK], senders=senders)
+    runner = Runner(
+        app[SESSIONS], app[CATALOG], app[CLOCK], senders=senders,
+        handoff_timer=app[HANDOFFS].on_timer,
+    )  # fmt: skip
     app[FOLLOWUPS] = runner
     interval = app[SETTINGS].followup_interval_seconds
 
@@ -197,7 +224,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
 def _add_telegram(app: web.Application, settings: Settings) -> None:
     """Built here, not at start-up: the webhook route must exist before the app starts."""
     bot = telegram.create_bot(settings)
-    dispatcher = telegram.create_dispatcher()
+    dispatcher = telegram.create_dispatcher(settings.telegram_reps_chat_id)
     app[TELEGRAM_BOT], app[TELEGRAM_DISPATCHER] = bot, dispatcher
     if settings.telegram_webhook_url:
         handler = telegram.WebhookHandler(dispatcher, bot, secret_token=settings.telegram_secret)

@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     telegram_throttle_messages: int = 20  # per chat, within the window below
     telegram_throttle_seconds: float = 60.0
+    telegram_reps_chat_id: int | None = Field(
+        default=None, description="the sales reps' group: handoff cards, replies to prospects"
+    )
+
+    # Human handoff: nobody took it after this long, the reps' group is reminded;
+    # after this long, the prospect is told honestly and offered a call-back.
+    handoff_escalate_minutes: float = 5.0
+    handoff_give_up_minutes: float = 30.0
 
     business_profile: str = Field(
         default="car_dealer", description="a profile in profiles/ (car_dealer, software) or a path"

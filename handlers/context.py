@@ -16,6 +16,7 @@ from bot.dialogue.rasa_client import RasaClient
 from bot.dialogue.rasa_process import RasaProcess
 from bot.dialogue.registry import ActionRegistry
 from bot.followups.runner import Runner
+from bot.handoff.service import HandoffService
 from bot.settings import Settings
 from handlers.telegram.delivery import Delivery
 from handlers.web.live import LiveSockets
@@ -33,6 +34,7 @@ LANGUAGES = web.AppKey("languages", LanguageChooser)
 CATALOG = web.AppKey("catalog", Catalog)
 CLOCK = web.AppKey("clock", Clock)
 FOLLOWUPS = web.AppKey("followups", Runner)
+HANDOFFS = web.AppKey("handoffs", HandoffService)
 LIVE_SOCKETS = web.AppKey("live_sockets", LiveSockets)
 TELEGRAM_BOT = web.AppKey("telegram_bot", Bot)
 TELEGRAM_DISPATCHER = web.AppKey("telegram_dispatcher", Dispatcher)

@@ -18,7 +18,8 @@ def run() -> None:
     token = os.environ.get("RASA_TOKEN")
     if not token:
         sys.exit("RASA_TOKEN is not set: Rasa's API would be open to anyone on the port")
-    sys.argv = ["rasa", *sys.argv[1:], "--auth-token", token]
+    # One argument with "=": a token that starts with "-" is not taken for an option.
+    sys.argv = ["rasa", *sys.argv[1:], f"--auth-token={token}"]
     sys.exit(main())
 
 

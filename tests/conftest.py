@@ -4,13 +4,15 @@ Everything async runs on one session-wide event loop (pyproject.toml), so the
 Rasa server is started once per test run and shared by the integration tests.
 """
 
+import asyncio
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -44,6 +46,7 @@ from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.rasa import FakeRasa
 
 OPS_TOKEN = "test-ops-token"
+REPS_CHAT = -1001234567890  # the sales reps' supergroup on the fake Bot API
 
 
 def monday_morning() -> datetime:
@@ -229,6 +232,16 @@ async def fake_rasa() -> AsyncIterator[FakeRasa]:
         yield rasa
 
 
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 5.0) -> None:
+    """Wait until an asynchronous condition holds: what the bot does after it sent a message
+    (marking it delivered, say) may land a moment after the fake server saw it."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{check.__name__} did not hold within {seconds} s")
+        await asyncio.sleep(0.05)
+
+
 @dataclass
 class RunningBot:
     app: web.Application
@@ -242,6 +255,13 @@ class RunningBot:
             assert response.status == 200, await response.text()
             return await response.json()  # type: ignore[no-any-return]
 
+    async def ops(self, method: str, path: str, **kwargs: object) -> tuple[int, dict]:  # type: ignore[type-arg]
+        """Call the ops API; (status, body)."""
+        headers = {"Authorization": f"Bearer {OPS_TOKEN}"}
+        call = self.http.request(method, f"{self.url}/api/v1{path}", headers=headers, **kwargs)  # type: ignore[arg-type]
+        async with call as response:
+            return response.status, await response.json()
+
     async def lead(self, lead_id: int) -> dict:  # type: ignore[type-arg]
         headers = {"Authorization": f"Bearer {OPS_TOKEN}"}
         async with self.http.get(f"{self.url}/api/v1/leads/{lead_id}", headers=headers) as resp:
@@ -253,10 +273,22 @@ async def serve(settings: Settings, clock: Clock | None = None) -> AsyncIterator
     app = create_app(settings, clock)
     runner = web.AppRunner(app)
     await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.port).start()
-    async with aiohttp.ClientSession() as http:
-        yield RunningBot(app, settings, f"http://{settings.host}:{settings.port}", http)
-    await runner.cleanup()
+    try:
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        async with aiohttp.ClientSession() as http:
+            yield RunningBot(app, settings, f"http://{settings.host}:{settings.port}", http)
+    finally:  # also when the test failed, or the generator was closed half-way
+        await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings, clock: Clock | None = None) -> AsyncIterator[RunningBot]:
+    """``serve`` as a context: the app is stopped even when the test fails inside it
+    (an ``async for`` left by an exception leaves its generator unfinished)."""
+    async with contextlib.aclosing(serve(settings, clock)) as instances:
+        async for instance in instances:
+            yield instance
+            return
 
 
 def telegram_of(api: FakeBotAPI) -> dict[str, object]:
@@ -275,14 +307,16 @@ async def bot(
     tmp_path_factory: pytest.TempPathFactory, live_bot_api: FakeBotAPI
 ) -> AsyncIterator[RunningBot]:
     """The real app with its own managed Rasa server on the trained model (~40 s to start),
-    and Telegram long polling against the fake Bot API server ``live_bot_api``.
+    and Telegram long polling against the fake Bot API server ``live_bot_api``, whose
+    group ``REPS_CHAT`` is the reps' group.
 
     Its clock is a ManualClock on a Monday morning (tests move it to see follow-ups);
     the follow-up runner is left to the tests, which call it after moving the clock.
     """
     settings = make_settings(
-        tmp_path_factory.mktemp("live"), followup_interval_seconds=3600, **telegram_of(live_bot_api)
-    )
+        tmp_path_factory.mktemp("live"), followup_interval_seconds=3600,
+        telegram_reps_chat_id=REPS_CHAT, **telegram_of(live_bot_api),
+    )  # fmt: skip
     async for running in serve(settings, ManualClock(monday_morning())):
         yield running
 
@@ -341,4 +375,19 @@ async def fast_telegram_bot(
     """The real app on the fake Rasa server with Telegram long polling on the fake Bot API."""
     settings = on_fake(fake_rasa, tmp_path, followup_interval_seconds=3600, **telegram_of(bot_api))
     async for running in serve_with(fake_rasa, settings, ManualClock(monday_morning())):
+        yield running
+
+
+@pytest.fixture
+async def reps_bot(
+    tmp_path: Path, fake_rasa: FakeRasa, bot_api: FakeBotAPI
+) -> AsyncIterator[RunningBot]:
+    """The fake-Rasa app with Telegram and the reps' group: handoffs end to end, fast.
+    Its clock is Monday 10:00 in Israel: the showrooms are open."""
+    settings = on_fake(
+        fake_rasa, tmp_path, followup_interval_seconds=3600, telegram_reps_chat_id=REPS_CHAT,
+        **telegram_of(bot_api),
+    )  # fmt: skip
+    clock = ManualClock(monday_morning() + timedelta(hours=2))
+    async for running in serve_with(fake_rasa, settings, clock):
         yield running

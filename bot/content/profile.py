@@ -38,6 +38,16 @@ class Branch(BaseModel):
         return [self.id, self.name, *self.aliases]
 
 
+class HandoffRules(BaseModel):
+    """When the bot brings in a person; each rule is on by default, 0 or false turns it off."""
+
+    request_human: bool = True  # the prospect asks for a person
+    complaint: bool = True
+    fallbacks_in_a_row: int = Field(default=2, ge=0)  # the bot did not understand N times
+    booking_failures: int = Field(default=2, ge=0)  # N times no slot could be booked
+    hot_lead_score: float = Field(default=40, ge=0)  # in decision: a person is offered
+
+
 class Profile(BaseModel):
     id: str
     name: str
@@ -47,6 +57,7 @@ class Profile(BaseModel):
     products: list[Product]
     featured_product: str
     branches: list[Branch]
+    handoff: HandoffRules = HandoffRules()
 
     def find_product(self, name_or_id: str | None) -> Product | None:
         """The product a prospect named, by name or id, in any case."""

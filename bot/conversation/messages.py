@@ -47,12 +47,15 @@ class OutboundMessage:
     buttons: tuple[Button, ...] = ()
     attachment: Attachment | None = None
     key: str | None = None  # the catalog key it was said from: channels may add native widgets
+    author: str | None = None  # a rep's name when a person wrote it, else the bot
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "text": self.text,
             "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons],
         }
+        if self.author is not None:
+            data["author"] = self.author
         if self.attachment is not None:
             data["attachment"] = {
                 "kind": self.attachment.kind,
@@ -71,7 +74,10 @@ class OutboundMessage:
         buttons = tuple(Button(str(b["title"]), str(b["payload"])) for b in data.get("buttons", []))
         attached = data.get("attachment")
         attachment = Attachment(**attached) if isinstance(attached, dict) else None
-        return cls(str(data.get("text", text or "")), buttons, attachment, data.get("key"))
+        return cls(
+            str(data.get("text", text or "")), buttons, attachment, data.get("key"),
+            data.get("author"),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)

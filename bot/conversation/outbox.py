@@ -7,11 +7,21 @@ redelivery of the message it answers), and a channel that gives up marks it
 ``failed``, so the team sees who is waiting for an answer.
 """
 
+from collections.abc import Awaitable, Callable
+from typing import Literal
+
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation.messages import OutboundMessage
-from bot.storage.models import Touchpoint
+from bot.storage.models import Conversation, Touchpoint
+
+# What a channel could do with a message sent outside a turn (a follow-up, a rep's
+# words): "delivered" (confirmed: Telegram keeps it for an offline user), "sent" (to an
+# open widget, confirmed by its ack soon), "queued" (nobody there: the next visit).
+Delivery = Literal["delivered", "sent", "queued"]
+# Sends one stored message (its touchpoint id given) to the conversation's prospect.
+Sender = Callable[[Conversation, OutboundMessage, int], Awaitable[Delivery]]
 
 
 def message_of(touchpoint: Touchpoint) -> OutboundMessage:

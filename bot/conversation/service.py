@@ -37,6 +37,7 @@ from bot.conversation.turn import Step, Turn
 from bot.conversation.wording import Wording
 from bot.crm import acquisition, contacts, journey, leads, scoring, touchpoints
 from bot.dialogue.rasa_client import RasaClient, RasaTurn, RasaUnavailable
+from bot.handoff.triggers import Triggers
 from bot.storage.engine import unreachable, while_unreachable
 from bot.storage.models import Conversation, Touchpoint
 
@@ -71,6 +72,7 @@ class ConversationService:
         clock: Clock,
         default_language: str,
         steps: Sequence[Step],
+        triggers: Triggers | None = None,
         database_patience: float = 60.0,
     ) -> None:
         self.sessions = sessions
@@ -80,6 +82,7 @@ class ConversationService:
         self.clock = clock
         self.default_language = default_language
         self.steps = list(steps)
+        self.triggers = triggers
         self.patience = database_patience
         self.locks = KeyedLocks()
 
@@ -129,6 +132,7 @@ class ConversationService:
                 self._store_replies(turn, message)
                 turn.inbound.processed_at = now
             await session.commit()
+            await _after_commit(turn)
             result = self._result(turn) if answered else None
             return Received(
                 conversation.id, conversation.lead_id, turn.inbound.id, turn.text,
@@ -180,15 +184,21 @@ class ConversationService:
         now: datetime,
     ) -> None:
         """A phone shared with the channel's own button (Telegram's contact card) is the
-        prospect's number for sure: saved before Rasa runs, so the booking form finds it."""
+        prospect's number for sure (and the card's name theirs): saved before Rasa runs, so
+        the booking form finds them."""
         shared = contacts.phone(str(message.metadata.get("shared_phone") or ""), language)
         lead = conversation.lead
-        if shared and lead.phone != shared:
-            lead.phone = shared
-            touchpoints.record_event(
-                session, lead, "contact", {"phone": shared, "how": "shared"},
-                conversation=conversation, author="prospect", at=now,
-            )  # fmt: skip
+        if not shared or lead.phone == shared:
+            return
+        lead.phone = shared
+        given = {"phone": shared}
+        name = contacts.name(str(message.metadata.get("shared_name") or ""))
+        if name and not lead.name:
+            lead.name = given["name"] = name
+        touchpoints.record_event(
+            session, lead, "contact", given | {"how": "shared"},
+            conversation=conversation, author="prospect", at=now,
+        )  # fmt: skip
 
     async def _run_steps(self, turn: Turn) -> bool:
         """The steps before Rasa, in a savepoint: a failing one keeps the stored message."""
@@ -254,6 +264,7 @@ class ConversationService:
             self._store_replies(turn, message)
             turn.inbound.processed_at = now
             await session.commit()
+            await _after_commit(turn)
             return self._result(turn)
 
     def _rasa_failed(self, turn: Turn, error: RasaUnavailable) -> None:
@@ -293,11 +304,13 @@ class ConversationService:
             )
             replies = [turn.say("fallback")]
         replies[-1] = turn.with_next_step(replies[-1])
-        if acquisition.should_ask(turn.lead, inbound.intent):
-            acquisition.mark_asked(turn.lead, turn.now)
-            replies.append(self.wording.source_question(turn.language))
         turn.replies.extend(replies)
         await self._rescore(turn)
+        if self.triggers is not None:
+            await self.triggers.after_rasa(turn)
+        if acquisition.should_ask(turn.lead, inbound.intent):
+            acquisition.mark_asked(turn.lead, turn.now)
+            turn.replies.append(self.wording.source_question(turn.language))
 
     def _move_stage(self, turn: Turn) -> None:
         lead = turn.lead
@@ -376,3 +389,13 @@ class ConversationService:
             language=turn.language,
             stage=turn.lead.stage,
         )
+
+
+async def _after_commit(turn: Turn) -> None:
+    """What the turn tells the outside (the reps' desk) once it is stored: a failure
+    there is logged, and the handoff's own timers and the ops API still show it."""
+    for call in turn.after_commit:
+        try:
+            await call()
+        except Exception:
+            log.exception("turn.after_commit_failed", conversation_id=turn.conversation.id)

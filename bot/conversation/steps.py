@@ -2,16 +2,24 @@
 
 Each one may answer the turn: a sender over its budget, a conversation a rep
 owns, a message the bot cannot read, the answer to "how did you hear about
-us?", an NPS score. The composition root picks the list.
+us?", the rating of a rep's help, an NPS score. The composition root picks
+the list.
 """
 
+import re
 import time
 from collections.abc import Callable
+from functools import partial
 
 from bot.conversation.throttle import Throttle, Verdict
 from bot.conversation.turn import Step, Turn
 from bot.crm import acquisition
+from bot.crm.contacts import ascii_digits
 from bot.followups import nps
+from bot.handoff import records
+from bot.handoff.service import HandoffService
+
+RATING = re.compile(r"^\s*(?:csat:)?([1-5])\s*(?:/\s*5)?\s*[.!]?\s*$")
 
 
 class OverBudget:
@@ -37,11 +45,32 @@ class OverBudget:
         return True
 
 
-async def human_owner(turn: Turn) -> bool:
-    """A rep owns the conversation: the bot stays silent (the rep relay picks it up)."""
-    if turn.conversation.owner != "human":
+class RepOwns:
+    """A rep owns the conversation: the bot stays silent, the words go to the rep."""
+
+    def __init__(self, handoffs: HandoffService | None) -> None:
+        self.handoffs = handoffs
+
+    async def __call__(self, turn: Turn) -> bool:
+        if turn.conversation.owner != "human":
+            return False
+        turn.inbound.status = "for_rep"
+        handoff = await records.open_for(turn.session, turn.conversation.id)
+        if handoff is not None and self.handoffs is not None:
+            turn.after_commit.append(partial(self.handoffs.relay, handoff.id, turn.inbound.id))
+        return True
+
+
+async def satisfaction_answer(turn: Turn) -> bool:
+    """A 1-5 right after "how would you rate the help you got?" is the rating."""
+    match = RATING.match(ascii_digits(turn.text))
+    if match is None:
         return False
-    turn.inbound.status = "for_rep"
+    handoff = await records.awaiting_rating(turn.session, turn.conversation.id)
+    if handoff is None:
+        return False
+    await records.rate(turn.session, handoff, int(match.group(1)), turn.now)
+    turn.answer("handoff.rated")
     return True
 
 
@@ -90,11 +119,16 @@ async def nps_answer(turn: Turn) -> bool:
     return True
 
 
-def default_steps(max_message_chars: int, throttles: dict[str, Throttle]) -> list[Step]:
+def default_steps(
+    max_message_chars: int,
+    throttles: dict[str, Throttle],
+    handoffs: HandoffService | None = None,
+) -> list[Step]:
     return [
         OverBudget(throttles),
-        human_owner,
+        RepOwns(handoffs),
         Unreadable(max_message_chars),
         source_answer,
+        satisfaction_answer,  # before the NPS answer: both are bare numbers
         nps_answer,
     ]

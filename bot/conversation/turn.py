@@ -7,6 +7,7 @@ asks Rasa only when none answered. Steps run inside the turn's first
 transaction and must not call out of the process.
 """
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -31,6 +32,8 @@ class Turn:
     wording: Wording
     replies: list[OutboundMessage] = field(default_factory=list)
     outbound: list[Touchpoint] = field(default_factory=list)  # the replies, once stored
+    # Calls out of the process (the reps' desk) that must wait until the turn is stored.
+    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @property
     def lead(self) -> Lead:

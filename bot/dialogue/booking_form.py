@@ -137,7 +137,18 @@ async def validate_booking_form(call: ActionCall) -> ActionResult:
         await _book(call, slots, lead, conversation, now)
     elif lead is not None:
         await schedule.nudge_later(call.session, lead.id, now)
+    if conversation is not None:
+        failed = details.when is not None and slots["booking_problem"] in ("taken", "closed")
+        _keep_draft(conversation, slots, failed)
     return result.set(**slots)
+
+
+def _keep_draft(conversation: Conversation, slots: dict[str, Any], failed: bool) -> None:
+    """What the form has so far, for the handoff card, and how often no slot was free
+    for the time asked (twice, and a person is brought in: bot.handoff.triggers)."""
+    failures = 0 if slots["booking_ref"] else conversation.booking_draft.get("failures", 0)
+    draft = {name: slots[name] for name in (*FORM_SLOTS, "booking_wanted", "booking_ref")}
+    conversation.booking_draft = draft | {"failures": failures + int(failed)}
 
 
 def _problem(call: ActionCall, details: booking_details.Details) -> str | None:

@@ -69,6 +69,12 @@ class RasaClient:
             messages=data.get("messages") or [],
         )
 
+    async def reset(self, sender: str) -> None:
+        """Start the conversation afresh in Rasa (a restart event): no form left half-way."""
+        await self._post(
+            f"/conversations/{sender}/tracker/events", {"event": "restart"}, token_in_url=True
+        )
+
     async def parse(self, text: str) -> dict[str, Any]:
         return await self._post("/model/parse", {"text": text}, token_in_url=True)
 

@@ -3,7 +3,9 @@
 Each row is claimed before it is sent (a conditional update), so several app
 replicas never send one twice; the claim expires after ``CLAIM_FOR``, so a
 runner that died mid-send leaves nothing "sending" for ever: another run takes
-the row again. A row that fails (its channel, or its own rendering) is retried
+the row again. Handoff timers ride on the same rows: a reminder to the reps of a
+handoff nobody took, the honest word to the prospect, and in the end its expiry. A row that fails
+(its channel, or its own rendering) is retried
 every ``RETRY_AFTER``, ``MAX_ATTEMPTS`` times in all, then marked ``failed``
 where the team sees it. The message is stored as an outbound touchpoint
 (``queued``) before it goes out, once: a retry delivers that same touchpoint.
@@ -21,18 +23,16 @@ from bot.booking import texts
 from bot.clock import Clock
 from bot.content.catalog import Catalog
 from bot.conversation.messages import Button, OutboundMessage
+from bot.conversation.outbox import Sender
 from bot.crm import touchpoints
-from bot.storage.models import Booking, Conversation, FollowUp, Lead, Touchpoint
+from bot.storage.models import Booking, Conversation, FollowUp, Handoff, Lead, Touchpoint
 
 log = structlog.get_logger(__name__)
 
 CLAIM_FOR = timedelta(minutes=2)
 RETRY_AFTER = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
-
-# Delivers one stored message (its touchpoint id given) on one channel: True when
-# the channel confirmed it, False when it waits for the prospect (queued).
-Sender = Callable[[Conversation, OutboundMessage, int], Awaitable[bool]]
+REPS_TIMERS = frozenset({"handoff_remind", "handoff_expire"})
 
 
 @dataclass
@@ -43,6 +43,9 @@ class Runner:
     catalog: Catalog
     clock: Clock
     senders: dict[str, Sender]
+    # A handoff timer that is no message to the lead (bot.handoff: the reps' reminder,
+    # the expiry), given its kind and the handoff's id; True when it did something.
+    handoff_timer: Callable[[str, int], Awaitable[bool]] | None = None
 
     async def run_due(self, limit: int = 50) -> list[FollowUp]:
         """Send every follow-up due now (and every claim that ran out); returns those handled."""
@@ -85,6 +88,8 @@ class Runner:
         async with self.sessions() as session:
             followup = await session.get(FollowUp, followup_id)
             assert followup is not None
+            if followup.kind in REPS_TIMERS:
+                return await self._handoff_timer(session, followup, now)
             lead = await session.get(Lead, followup.lead_id)
             conversation = await self._channel_of(session, followup.lead_id)
             message = await self._message(session, followup, lead, now)
@@ -95,12 +100,25 @@ class Runner:
             outbound = await self._stored(session, followup, conversation, lead, message, now)
             await session.commit()
             sender = self.senders.get(conversation.channel)
-            delivered = await sender(conversation, message, outbound.id) if sender else False
-            if delivered:
+            delivery = await sender(conversation, message, outbound.id) if sender else "queued"
+            if delivery == "delivered":
                 outbound.status = "delivered"
             followup.status, followup.sent_at, followup.claimed_until = "sent", now, None
             await session.commit()
             return followup
+
+    async def _handoff_timer(
+        self, session: AsyncSession, followup: FollowUp, now: datetime
+    ) -> FollowUp:
+        """Not a message to the lead: the handoff service does what the timer says."""
+        await session.commit()  # nothing held open while the reps' desk is called
+        done = False
+        if self.handoff_timer is not None and followup.handoff_id is not None:
+            done = await self.handoff_timer(followup.kind, followup.handoff_id)
+        followup.status = "sent" if done else "skipped"
+        followup.sent_at, followup.claimed_until = now, None
+        await session.commit()
+        return followup
 
     async def _stored(
         self,
@@ -177,6 +195,12 @@ class Runner:
                 return None
             buttons = tuple(Button(str(n), f"nps:{n}") for n in range(11))
             return OutboundMessage(say("followup.nps", language), buttons)
+        if followup.kind == "handoff_give_up":
+            handoff = await session.get(Handoff, followup.handoff_id)
+            if handoff is None or handoff.status != "waiting":
+                return None
+            button = Button(say("handoff.callback", language), "/book_appointment")
+            return OutboundMessage(say("handoff.gave_up", language), (button,))
         if followup.kind == "nudge":
             booked_since = await session.scalar(
                 select(Booking.id).where(

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Dialect,
     Float,
@@ -79,6 +80,9 @@ class Conversation(Base):
     external_id: Mapped[str] = mapped_column(String(128))
     owner: Mapped[str] = mapped_column(String(10), default="bot")  # bot | human
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What the booking form has collected so far (the handoff card shows it) and
+    # how many times no slot could be booked (a trigger for a person).
+    booking_draft: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
 
     lead: Mapped[Lead] = relationship(back_populates="conversations")
 
@@ -173,7 +177,10 @@ class FollowUp(Base):
     booking_id: Mapped[int | None] = mapped_column(
         ForeignKey("bookings.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[str] = mapped_column(String(12))  # reminder | nps | nudge
+    handoff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("handoffs.id", ondelete="CASCADE", name="fk_followups_handoff")
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # reminder | nps | nudge | handoff_*
     key: Mapped[str] = mapped_column(String(64), unique=True)
     due_at: Mapped[datetime] = mapped_column()
     # pending | sending (claimed) | sent | answered | cancelled | skipped | failed
@@ -184,3 +191,52 @@ class FollowUp(Base):
     sent_at: Mapped[datetime | None] = mapped_column()
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+OPEN_HANDOFF = text("status IN ('waiting', 'claimed')")
+
+
+class Handoff(Base):
+    """A person taking over a conversation: waiting -> claimed -> closed (or expired).
+
+    At most one is open per conversation (a partial unique index); one claim
+    wins (a conditional update). The times give speed to lead: to the claim and
+    to the rep's first reply.
+    """
+
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        Index("ix_handoffs_status_created", "status", "created_at"),
+        Index(
+            "uq_handoffs_open_per_conversation", "conversation_id", unique=True,
+            sqlite_where=OPEN_HANDOFF, postgresql_where=OPEN_HANDOFF,
+        ),
+    )  # fmt: skip
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(10), default="waiting")
+    rep: Mapped[str | None] = mapped_column(String(100))  # the rep's name, as shown
+    rep_key: Mapped[str | None] = mapped_column(String(100))  # "telegram:<user id>", "api:<name>"
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    first_reply_at: Mapped[datetime | None] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column()
+    satisfaction: Mapped[int | None] = mapped_column()
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class HandoffMessage(Base):
+    """A message in the reps' Telegram group that belongs to a handoff (its card, a relayed
+    message): a rep who replies to it answers that handoff's prospect."""
+
+    __tablename__ = "handoff_messages"
+    __table_args__ = (UniqueConstraint("chat_id", "message_id", name="uq_handoff_message"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(12))  # card | relay | notice

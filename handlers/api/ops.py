@@ -14,6 +14,7 @@ from bot.booking import bookings
 from bot.crm import journey, leads
 from bot.dialogue.rasa_client import RasaUnavailable
 from bot.storage.models import Lead
+from handlers.api import handoffs
 from handlers.auth import bearer_token
 from handlers.context import BODY_LIMIT, CATALOG, CLOCK, LANGUAGES, RASA, SESSIONS, SETTINGS
 from handlers.errors import ApiError, read_body
@@ -37,6 +38,7 @@ def create_app(body_limit: int) -> web.Application:
     app = web.Application(middlewares=[bearer_token(_ops_token, closed)])
     app[BODY_LIMIT] = body_limit
     app.add_routes(routes)
+    app.add_routes(handoffs.routes)
     return app
 
 

@@ -42,15 +42,15 @@ def create_bot(settings: Settings) -> Bot:
     return Bot(settings.telegram_bot_token.get_secret_value(), session=session)
 
 
-def create_dispatcher() -> Dispatcher:
-    """Handlers get ``turns`` by name, set on the dispatcher once the services exist
-    (bot/__main__.py)."""
+def create_dispatcher(reps_chat_id: int | None = None) -> Dispatcher:
+    """Handlers get ``turns`` (and, for the reps' group, ``handoffs`` and ``desk``) by
+    name, set on the dispatcher once the services exist (bot/__main__.py)."""
     dispatcher = Dispatcher(name="journey-bot")
     dispatcher.update.outer_middleware(OneChatAtATime())
     dispatcher.include_routers(
         prospects.create_router(),
         unsupported.create_router(),  # after prospects: only what they did not take
-        reps.create_router(),
+        reps.create_router(reps_chat_id),
     )
     return dispatcher
 

@@ -24,6 +24,7 @@ from bot.booking import bookings
 from bot.booking.calendar import invite
 from bot.clock import Clock
 from bot.content.catalog import Catalog
+from bot.conversation import outbox
 from bot.conversation.messages import Attachment, Button, OutboundMessage
 from bot.storage.models import Conversation
 
@@ -114,11 +115,11 @@ class Delivery:
 
     async def followup(
         self, conversation: Conversation, message: OutboundMessage, _reply_id: int
-    ) -> bool:
-        """The follow-up runner's sender: Telegram keeps messages for offline users, so a
-        sent message is delivered (True); a failure raises and the runner retries."""
+    ) -> outbox.Delivery:
+        """The sender of follow-ups and reps' words: Telegram keeps messages for offline
+        users, so a sent message is delivered; a failure raises and the caller retries."""
         await self.send(int(conversation.external_id), [message], self.catalog.default_language)
-        return True
+        return "delivered"
 
     def _markup(
         self, reply: OutboundMessage, language: str

@@ -44,13 +44,15 @@ async def start(
 
 
 async def contact(message: Message, event_update: Update, turns: Turns) -> None:
-    """A phone shared with the button is the prospect's own: saved, never asked again."""
+    """A phone shared with the button is the prospect's own: saved with the name on the
+    contact card, never asked again."""
     assert message.contact is not None
     phone = message.contact.phone_number
     if phone.isdigit():  # Telegram sends the international number without its "+"
         phone = f"+{phone}"
     own = message.from_user is not None and message.contact.user_id == message.from_user.id
-    metadata = {"shared_phone": phone} if own else {}
+    name = " ".join(filter(None, (message.contact.first_name, message.contact.last_name)))
+    metadata = {"shared_phone": phone, "shared_name": name} if own else {}
     shared = inbound(event_update, message.chat.id, message.from_user, phone, metadata=metadata)
     await turns.take(message.chat.id, shared)
 

@@ -27,7 +27,6 @@ from aiohttp import WSMsgType, web
 from bot.conversation import outbox
 from bot.conversation.messages import InboundMessage, OutboundMessage, TurnResult
 from bot.crm import leads
-from bot.followups.runner import Sender
 from bot.storage.models import Conversation
 from handlers.context import LIVE_SOCKETS, SERVICE, SESSIONS, SETTINGS
 
@@ -135,12 +134,15 @@ async def deliver_turn(
     await app[LIVE_SOCKETS].push(visitor, [*frames, done])
 
 
-def followup_sender(app: web.Application) -> Sender:
-    """The follow-up runner's sender for the web: pushed to open widgets, confirmed by
-    their ack; False, since until then it waits in the conversation."""
+def followup_sender(app: web.Application) -> outbox.Sender:
+    """The sender of follow-ups and reps' words for the web: pushed to the open widgets
+    ("sent"; their ack makes it delivered), or "queued" for the next visit."""
 
-    async def send(conversation: Conversation, message: OutboundMessage, reply_id: int) -> bool:
-        await app[LIVE_SOCKETS].push(conversation.external_id, [reply_frame(reply_id, message)])
-        return False
+    async def send(
+        conversation: Conversation, message: OutboundMessage, reply_id: int
+    ) -> outbox.Delivery:
+        frames = [reply_frame(reply_id, message)]
+        reached = await app[LIVE_SOCKETS].push(conversation.external_id, frames)
+        return "sent" if reached else "queued"
 
     return send

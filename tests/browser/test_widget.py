@@ -145,3 +145,31 @@ async def test_booking_in_the_widget_with_buttons_and_a_reminder_pushed_live(
     finally:
         clock.set(before)
     await expect(page.locator(".jb-bot").last).to_contain_text("A reminder", timeout=10000)
+
+
+async def test_a_reps_words_appear_live_under_their_name_as_text(
+    bot: RunningBot, page: Page
+) -> None:
+    await page.goto(f"{bot.url}/")
+    await send(page, "can i get a representative")
+    await expect(page.locator(".jb-bot").last).to_contain_text("colleague", timeout=20000)
+    visitor = await page.evaluate("localStorage.getItem('journeybot.visitor')")
+    async with bot.app[SESSIONS]() as session:
+        conversation = await session.scalar(
+            select(Conversation).where(Conversation.external_id == visitor)
+        )
+    assert conversation is not None
+    status, listing = await bot.ops("GET", "/handoffs?status=waiting")
+    [handoff] = [h for h in listing["handoffs"] if h["conversation_id"] == conversation.id]
+
+    await bot.ops("POST", f"/handoffs/{handoff['id']}/claim", json={"rep": "<b>Dana</b>"})
+    words = "Hi, Dana here <script>document.title='pwned'</script>"
+    status, said = await bot.ops(
+        "POST", f"/handoffs/{handoff['id']}/messages", json={"rep": "<b>Dana</b>", "text": words}
+    )
+    assert status == 200 and said["delivery"] == "sent"  # to the open widget
+    await expect(page.locator(".jb-rep").last).to_have_text(words)
+    await expect(page.locator(".jb-author").last).to_have_text("<b>Dana</b>")
+    assert await page.locator("#jb-log b, #jb-log script").count() == 0
+    assert await page.title() != "pwned"
+    await bot.ops("POST", f"/handoffs/{handoff['id']}/release", json={"rep": "<b>Dana</b>"})

@@ -387,6 +387,35 @@ class FakeBotAPI:
             update = {"update_id": update_id, **update}
         return update
 
+    def group_message_update(
+        self,
+        chat_id: int,
+        user_id: int,
+        text: str,
+        *,
+        first_name: str = "Rep",
+        reply_to: int | None = None,
+        update_id: int | None = None,
+    ) -> Json:
+        """A message from user ``user_id`` in group ``chat_id``, optionally a reply (the
+        swipe-to-reply of Telegram) to the bot's message ``reply_to`` there."""
+        message: Json = {
+            "message_id": self._new_message_id(),
+            "date": _now(),
+            "chat": self._chat({"chat_id": chat_id}),
+            "from": {"id": user_id, "is_bot": False, "first_name": first_name},
+            "text": text,
+        }
+        if reply_to is not None:
+            message["reply_to_message"] = copy.deepcopy(
+                self._messages.get((chat_id, reply_to))
+                or {"message_id": reply_to, "date": _now(), "chat": message["chat"]}
+            )
+        update: Json = {"message": message}
+        if update_id is not None:
+            update = {"update_id": update_id, **update}
+        return update
+
     def callback_update(
         self,
         chat_id: int,
@@ -394,6 +423,8 @@ class FakeBotAPI:
         *,
         language_code: str | None = "en",
         message_id: int = 1,
+        user_id: int | None = None,
+        first_name: str = "Dana",
     ) -> Json:
         """An Update with a press on an inline button of bot message ``message_id``.
 
@@ -409,10 +440,11 @@ class FakeBotAPI:
         }
         query_id = str(4_000_000_000_000_000 + self._next_query_id)
         self._next_query_id += 1
+        user = self._user(user_id or chat_id, language_code) | {"first_name": first_name}
         return {
             "callback_query": {
                 "id": query_id,
-                "from": self._user(chat_id, language_code),
+                "from": user,
                 "chat_instance": str(-7_000_000_000 - chat_id),
                 "data": data,
                 "message": copy.deepcopy(message),

@@ -40,6 +40,7 @@ KEYWORDS = {
     "compare": "compare_products",
     "book": "book_appointment", "test drive": "book_appointment", "warranty": "ask_warranty",
     "broken": "report_problem", "person": "request_human", "human": "request_human",
+    "terrible": "complaint", "awful": "complaint",
     "where": "ask_location_hours", "open": "ask_location_hours", "offer": "ask_promotions",
     "reviews": "ask_reviews", "loan": "ask_financing", "yes": "affirm", "no": "deny",
 }  # fmt: skip
@@ -68,6 +69,7 @@ class FakeRasa:
     fail_next: int = 0
     intents: dict[str, str] = field(default_factory=dict)  # exact text -> intent
     calls: list[Call] = field(default_factory=list)
+    resets: list[str] = field(default_factory=list)  # conversations restarted by the app
     during_turn: Callable[[Call], Awaitable[None]] | None = None
     url: str = ""
     _slots: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -80,6 +82,7 @@ class FakeRasa:
         app.router.add_post("/webhooks/journey/webhook", self._webhook)
         app.router.add_post("/model/parse", self._parse)
         app.router.add_get("/status", self._status)
+        app.router.add_post("/conversations/{sender}/tracker/events", self._events_api)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -146,6 +149,18 @@ class FakeRasa:
         if request.query.get("token") != self.token:
             return web.json_response({"error": "unauthorized"}, status=401)
         return web.json_response(self.understand((await request.json())["text"]))
+
+    async def _events_api(self, request: web.Request) -> web.Response:
+        """Rasa's tracker events API; a ``restart`` event forgets the conversation."""
+        if request.query.get("token") != self.token:
+            return web.json_response({"error": "unauthorized"}, status=401)
+        sender, body = request.match_info["sender"], await request.json()
+        events = body if isinstance(body, list) else [body]
+        if any(e.get("event") == "restart" for e in events):
+            self._slots.pop(sender, None)
+            self._events.pop(sender, None)
+            self.resets.append(sender)
+        return web.json_response({"sender_id": sender, "events": []})
 
     async def _status(self, request: web.Request) -> web.Response:
         if request.query.get("token") != self.token:

@@ -4,7 +4,7 @@ and the supervisor brings Rasa back."""
 import pytest
 
 from handlers.context import RASA_PROCESS
-from tests.conftest import RunningBot
+from tests.conftest import RunningBot, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -27,6 +27,10 @@ async def test_rasa_killed_mid_conversation_then_restarted(bot: RunningBot) -> N
     assert inbound[-1]["text"] == "I'd like to book a test drive on friday"
     assert inbound[-1]["status"] == "failed"
 
+    async def supervisor_noticed() -> bool:  # the crash, which it learns a moment later
+        return process.restarts > restarts
+
+    await eventually(supervisor_noticed, seconds=30)
     await process.wait_ready()  # the supervisor restarts Rasa by itself
     assert process.restarts == restarts + 1
     after = await bot.chat("int-crash", "bye")

@@ -18,39 +18,9 @@ from bot.storage.models import Booking
 from handlers.context import CATALOG, CLOCK, FOLLOWUPS, SESSIONS
 from tests.conftest import RunningBot
 from tests.fakes.bot_api import Call, FakeBotAPI
+from tests.fakes.telegram_people import Prospect, buttons
 
 pytestmark = pytest.mark.integration
-
-
-class Prospect:
-    """One Telegram user talking to the bot; each step waits for the bot's answer."""
-
-    def __init__(self, api: FakeBotAPI, chat_id: int, language: str) -> None:
-        self.api, self.chat_id, self.language = api, chat_id, language
-
-    async def _answer(self, push: dict[str, Any], replies: int) -> list[Call]:
-        before = len(self.api.sent("sendMessage", self.chat_id))
-        self.api.push_update(push)
-        calls = await self.api.wait_for("sendMessage", before + replies, chat_id=self.chat_id)
-        return calls[before:]
-
-    async def says(self, text: str | None, replies: int = 1, **fields: Any) -> list[Call]:
-        update = self.api.message_update(self.chat_id, text, language_code=self.language, **fields)
-        return await self._answer(update, replies)
-
-    async def presses(self, message: Call, title: str) -> list[Call]:
-        keys = [key for row in message.params["reply_markup"]["inline_keyboard"] for key in row]
-        [key] = [k for k in keys if k["text"] == title]
-        update = self.api.callback_update(
-            self.chat_id, key["callback_data"], language_code=self.language,
-            message_id=message.result["message_id"],
-        )  # fmt: skip
-        return await self._answer(update, 1)
-
-
-def buttons(message: Call) -> list[str]:
-    markup = message.params.get("reply_markup") or {}
-    return [key["text"] for row in markup.get("inline_keyboard", []) for key in row]
 
 
 def catalog(bot: RunningBot) -> Catalog:

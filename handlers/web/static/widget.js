@@ -31,6 +31,7 @@
     ".jb-msg{max-width:80%;padding:8px 12px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere}" +
     ".jb-bot{align-self:flex-start;background:#eef1f5}.jb-me{align-self:flex-end;background:#1f6feb;color:#fff}" +
     ".jb-note{align-self:center;color:#666;font-size:13px}" +
+    ".jb-rep{align-self:flex-start;background:#fff4d6}.jb-author{align-self:flex-start;color:#666;font-size:12px;padding:0 4px;margin-bottom:-6px}" +
     ".jb-attachment{align-self:flex-start;color:#1f6feb}" +
     ".jb-buttons{display:flex;flex-wrap:wrap;gap:6px}.jb-buttons button{border:1px solid #1f6feb;background:#fff;color:#1f6feb;border-radius:14px;padding:4px 10px;cursor:pointer}" +
     "#jb-form{display:flex;border-top:1px solid #e3e6ea}#jb-input{flex:1;border:0;padding:12px;font:inherit}" +
@@ -116,7 +117,8 @@
     if (seen.indexOf(data.id) !== -1) return;
     seen.push(data.id);
     keep(seenKey, seen.slice(-200));
-    show("bot", data.text);
+    if (data.author) show("author", data.author);  // a person from the team is writing
+    show(data.author ? "rep" : "bot", data.text);
     showAttachment(data.attachment);
     showButtons(data.buttons);
   }

@@ -50,6 +50,8 @@ def test_every_key_renders_in_every_language_and_stage(profile: Profile) -> None
     params = {
         "length": 5000, "limit": 4000, "details": "Dana", "name": "Dana", "branch": "Haifa",
         "address": "40 HaHistadrut Blvd", "when": "Tue 24.11, 11:00", "wanted": "Tue 24.11",
+        "rep": "Noa", "opens": "Sunday 09:00", "id": 7, "reason": "asked for a person",
+        "age": "12 min", "text": "Is the red one still there?", "days": 7,
     }  # fmt: skip
     for key in english_keys(profile):
         for language in SUPPORTED_LANGUAGES:

@@ -191,18 +191,19 @@ async def test_stickers_voice_and_photos_get_a_clear_reply_and_are_logged(
     ]
 
 
-async def test_a_shared_contact_fills_the_phone(
+async def test_a_shared_contact_fills_the_phone_and_name(
     telegram_bot: RunningBot, bot_api: FakeBotAPI
 ) -> None:
-    contact = {"phone_number": "972525551234", "first_name": "Dana", "user_id": 108}
+    contact = {"phone_number": "972525551234", "first_name": "Dana", "last_name": "Levi",
+               "user_id": 108}  # fmt: skip
     bot_api.push_update(bot_api.message_update(108, contact=contact))
 
     await bot_api.wait_for("sendMessage", 1, chat_id=108)
 
     lead, touchpoints = await timeline(telegram_bot, 108)
-    assert lead.phone == "+972525551234"
+    assert (lead.phone, lead.name) == ("+972525551234", "Dana Levi")
     assert [t.data for t in touchpoints if t.kind == "contact"] == [
-        {"phone": "+972525551234", "how": "shared"}
+        {"phone": "+972525551234", "name": "Dana Levi", "how": "shared"}
     ]
 
 

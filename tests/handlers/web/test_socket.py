@@ -187,9 +187,10 @@ async def test_a_follow_up_reaches_an_open_widget_and_waits_otherwise(
     conversation = await visitor_conversation(bot)
     send = bot.app[FOLLOWUPS].senders["web"]
     message = OutboundMessage("A reminder", (Button("0", "nps:0"),))
-    assert await send(conversation, message, 41) is False  # never confirmed by pushing
+    assert await send(conversation, message, 41) == "queued"  # no widget open
     async with bot.http.ws_connect(socket_url(bot)) as ws:
-        assert await send(conversation, message, 42) is False
+        await asyncio.sleep(0.2)  # the app registers the socket just after the handshake
+        assert await send(conversation, message, 42) == "sent"  # delivered once acknowledged
         pushed = await ws.receive_json(timeout=5)
     assert pushed == {"type": "reply", "id": 42, "text": "A reminder",
                       "buttons": [{"title": "0", "payload": "nps:0"}]}  # fmt: skip
