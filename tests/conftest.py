@@ -242,6 +242,13 @@ async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 5.0)
         await asyncio.sleep(0.05)
 
 
+async def history_of(ws: aiohttp.ClientWebSocketResponse) -> dict:  # type: ignore[type-arg]
+    """The ``history`` frame the app sends first on every web chat connect."""
+    frame = await ws.receive_json(timeout=10)
+    assert frame["type"] == "history", frame
+    return frame  # type: ignore[no-any-return]
+
+
 @dataclass
 class RunningBot:
     app: web.Application

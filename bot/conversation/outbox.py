@@ -48,6 +48,23 @@ async def waiting(session: AsyncSession, conversation_id: int) -> list[Touchpoin
     return list(await session.scalars(query))
 
 
+async def history(session: AsyncSession, conversation_id: int, limit: int) -> list[Touchpoint]:
+    """The conversation so far as the prospect saw it, oldest first: what they wrote
+    (not the payloads of pressed buttons) and what reached them."""
+    query = (
+        select(Touchpoint)
+        .where(
+            Touchpoint.conversation_id == conversation_id,
+            Touchpoint.text.is_not(None),
+            ((Touchpoint.direction == "in") & ~Touchpoint.text.startswith("/"))
+            | ((Touchpoint.direction == "out") & (Touchpoint.status == "delivered")),
+        )
+        .order_by(Touchpoint.id.desc())
+        .limit(limit)
+    )
+    return list(reversed(list(await session.scalars(query))))
+
+
 async def mark_delivered(
     session: AsyncSession, ids: list[int], conversation_id: int | None = None
 ) -> int:

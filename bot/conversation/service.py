@@ -25,12 +25,13 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import structlog
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from bot.clock import Clock
 from bot.conversation import outbox
-from bot.conversation.language import LanguageChooser
+from bot.conversation.language import LanguageChooser, normalise
 from bot.conversation.locks import KeyedLocks
 from bot.conversation.messages import InboundMessage, TurnResult, clean_text
 from bot.conversation.turn import Step, Turn
@@ -126,6 +127,8 @@ class ConversationService:
                 return await self._replay(session, stored, conversation)
             # Not stored yet, or stored by a turn that never finished (the process
             # died): that one is answered now.
+            if stored is None:
+                await self._store_greeting(session, conversation, message, now)
             turn = self._turn(session, message, conversation, stored, now)
             answered = await self._run_steps(turn)
             if answered:
@@ -138,6 +141,34 @@ class ConversationService:
                 conversation.id, conversation.lead_id, turn.inbound.id, turn.text,
                 turn.language, turn.stage_before, result,
             )  # fmt: skip
+
+    async def _store_greeting(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        message: InboundMessage,
+        now: datetime,
+    ) -> None:
+        """The widget greets a new visitor on its own; the greeting becomes part of the
+        conversation only once they answer it (an unanswered greeting is no lead). The
+        text is ours, rebuilt here, in the language it was shown in."""
+        language = normalise(str(message.metadata.get("greeted") or ""))
+        if language is None:
+            return
+        said = await session.scalar(
+            select(Touchpoint.id).where(Touchpoint.conversation_id == conversation.id).limit(1)
+        )
+        if said is not None:  # not a new conversation: no greeting was shown
+            return
+        stage = conversation.lead.stage
+        greeting = self.wording.with_next_step(
+            self.wording.say("greet", language, stage), stage, language
+        )
+        touchpoints.record(
+            session, conversation, direction="out", author="bot", text=greeting.text,
+            language=language, stage=stage, status="delivered",
+            data={"reply": greeting.stored(), "shown_by": "widget"}, at=now,
+        )  # fmt: skip
 
     def _turn(
         self,

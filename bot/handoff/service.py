@@ -7,7 +7,7 @@ reps' desk is told after the commit, so a desk or channel that fails never
 loses the record.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import structlog
@@ -136,7 +136,7 @@ class HandoffService:
             won = await records.claim(session, handoff_id, rep, rep_key, now)
             joined = None
             if won:
-                joined = await self._to_prospect(session, handoff, "handoff.joined", now, rep=rep)
+                joined = await self._joined(session, handoff, rep, now)
             await session.commit()
             view = await cards.build(session, handoff, self.base_url, now)
         if won:
@@ -247,13 +247,14 @@ class HandoffService:
             raise HandoffNotFound(f"no handoff {handoff_id}")
         return handoff
 
-    async def _to_prospect(
-        self, session: AsyncSession, handoff: Handoff, key: str, now: datetime, **params: str
+    async def _joined(
+        self, session: AsyncSession, handoff: Handoff, rep: str, now: datetime
     ) -> int:
+        """ "Dana has joined", under the rep's name: the widget's header shows who has it."""
         conversation, lead = await records.parties(session, handoff)
         language = lead.language or self.wording.catalog.default_language
-        message = self.wording.say(key, language, lead.stage, **params)
-        return await self._store(session, conversation, lead, message, now)
+        said = self.wording.say("handoff.joined", language, lead.stage, rep=rep)
+        return await self._store(session, conversation, lead, replace(said, author=rep), now)
 
     async def _rating_question(
         self, session: AsyncSession, handoff: Handoff, rep: str, now: datetime

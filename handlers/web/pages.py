@@ -8,10 +8,16 @@ from aiohttp import web
 
 from bot.booking import bookings, texts
 from bot.booking.calendar import invite
+from bot.conversation.language import normalise
+from bot.conversation.wording import Wording
 from handlers.context import CATALOG, CLOCK, SESSIONS, SETTINGS
 
 routes = web.RouteTableDef()
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+WIDGET_TEXTS = ("open", "title", "placeholder", "send", "close", "assistant", "with_rep",
+                "reconnecting", "typing")  # fmt: skip
+RIGHT_TO_LEFT = frozenset({"he", "ar", "fa"})
+NEW = "awareness"  # the stage of a visitor the widget greets
 
 
 @routes.get("/")
@@ -29,6 +35,24 @@ async def widget(request: web.Request) -> web.FileResponse:
         STATIC_DIR / "widget.js",
         headers={"Content-Type": "application/javascript", "Cache-Control": "no-cache"},
     )
+
+
+@routes.get("/widget/config")
+async def widget_config(request: web.Request) -> web.Response:
+    """The widget's own words in the visitor's language (the page's or the browser's),
+    the direction to lay it out in, whose chat it is, and the greeting it shows a new
+    visitor (stored only once they answer it: bot.conversation.service). Public, and for any site
+    that embeds the widget, hence the open CORS header; it holds no secret."""
+    catalog = request.app[CATALOG]
+    language = normalise(request.query.get("language")) or catalog.default_language
+    wording = Wording(catalog)
+    greeting = wording.with_next_step(wording.say("greet", language, NEW), NEW, language)
+    words = {name: catalog.render(f"widget.{name}", language, rep="{rep}") for name in WIDGET_TEXTS}
+    return web.json_response(
+        {"language": language, "dir": "rtl" if language in RIGHT_TO_LEFT else "ltr",
+         "business": catalog.profile.name, "texts": words, "greeting": greeting.as_dict()},
+        headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "max-age=300"},
+    )  # fmt: skip
 
 
 @routes.get("/bookings/{token:[A-Za-z0-9_-]{20,64}}.ics")

@@ -2,16 +2,22 @@
 
 Frames from the widget::
 
-    {"type": "message", "id": "<client message id>", "text": "...", "page": ..., "utm_source": ...}
+    {"type": "message", "id": "<client message id>", "text": "...", "page": ..., "utm_source": ...,
+     "greeted": "<language of the greeting the widget showed, on a new visitor's first message>"}
     {"type": "ack", "ids": [<reply id>, ...]}
 
 Frames to the widget::
 
-    {"type": "reply", "id": <reply id>, "text": ..., "buttons": [...], "attachment": ...}
+    {"type": "history", "messages": [{"id", "author", "text", "buttons", "attachment",
+                                      "at"}, ...], "rep": <the rep's name while one has it>}
+    {"type": "reply", "id": <reply id>, "text": ..., "buttons": [...], "attachment": ...,
+     "author": <a rep's name, on a person's messages>}
     {"type": "done", "id": "<client message id>", "lead_id": ..., "language": ...}
     {"type": "error", "error": "..."}
 
-The client message id is the message's idempotency key: a widget that lost
+``history`` comes first on every connect: the conversation so far, what the
+prospect wrote and what reached them (at most the last 50). The client message id is
+the message's idempotency key: a widget that lost
 its connection sends its unanswered messages again, and each is answered
 once. A reply is ``delivered`` when the widget acknowledged it; until then it
 is sent again on every connect (the widget ignores an id it has shown).
@@ -27,7 +33,8 @@ from aiohttp import WSMsgType, web
 from bot.conversation import outbox
 from bot.conversation.messages import InboundMessage, OutboundMessage, TurnResult
 from bot.crm import leads
-from bot.storage.models import Conversation
+from bot.handoff import records
+from bot.storage.models import Conversation, Touchpoint
 from handlers.context import LIVE_SOCKETS, SERVICE, SESSIONS, SETTINGS
 
 log = structlog.get_logger(__name__)
@@ -37,6 +44,16 @@ routes = web.RouteTableDef()
 VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_ACKS = 100
+HISTORY = 50  # messages of the conversation so far sent on connect
+
+
+def history_item(touchpoint: Touchpoint) -> dict[str, Any]:
+    """One message of the ``history`` frame: who said it, when, and what the widget shows."""
+    said = {"text": touchpoint.text or "", "buttons": []}
+    if touchpoint.direction == "out":
+        said = outbox.message_of(touchpoint).as_dict()
+    author = "prospect" if touchpoint.direction == "in" else said.get("author", "bot")
+    return {"id": touchpoint.id, **said, "author": author, "at": touchpoint.created_at.isoformat()}
 
 
 def reply_frame(reply_id: int, reply: OutboundMessage) -> dict[str, Any]:
@@ -67,11 +84,20 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 
 
 async def _send_waiting(request: web.Request, ws: web.WebSocketResponse, visitor: str) -> None:
-    """Every reply the widget has not acknowledged: answers that arrived after it closed,
+    """The conversation so far (one ``history`` frame, with the rep who has it now), then
+    every reply the widget has not acknowledged: answers that arrived after it closed,
     a reminder or the NPS question sent while the visitor was away."""
     async with request.app[SESSIONS]() as session:
         conversation = await leads.find_conversation(session, "web", visitor)
-        waiting = await outbox.waiting(session, conversation.id) if conversation else []
+        if conversation is None:
+            await ws.send_json({"type": "history", "messages": [], "rep": None})
+            return
+        seen = await outbox.history(session, conversation.id, HISTORY)
+        waiting = await outbox.waiting(session, conversation.id)
+        handoff = await records.open_for(session, conversation.id)
+    rep = handoff.rep if handoff and handoff.status == "claimed" else None
+    messages = [history_item(t) for t in seen]
+    await ws.send_json({"type": "history", "messages": messages, "rep": rep})
     for touchpoint in waiting:
         await ws.send_json(reply_frame(touchpoint.id, outbox.message_of(touchpoint)))
 
@@ -117,7 +143,11 @@ async def _message(
         sender=visitor,
         text=text,
         language_hint=frame.get("language") or request.query.get("lang"),
-        metadata={"page": str(frame.get("page") or "")[:500], "source": frame.get("utm_source")},
+        metadata={
+            "page": str(frame.get("page") or "")[:500],
+            "source": frame.get("utm_source"),
+            "greeted": str(frame.get("greeted") or "")[:10],
+        },  # the widget's greeting
         idempotency_key=f"web:{message_id}" if message_id else None,
     )
     result = await request.app[SERVICE].handle(message)

@@ -3,7 +3,7 @@
 import aiohttp
 import pytest
 
-from tests.conftest import OPS_TOKEN, RunningBot
+from tests.conftest import OPS_TOKEN, RunningBot, history_of
 
 pytestmark = pytest.mark.integration
 
@@ -65,6 +65,7 @@ async def test_nlu_parse_uses_the_chat_model(bot: RunningBot) -> None:
 async def test_websocket_chat_answers_in_order_and_reports_errors(bot: RunningBot) -> None:
     url = f"{bot.url}/ws?visitor=ws-visitor-0123456789"
     async with bot.http.ws_connect(url) as ws:
+        await history_of(ws)
         await ws.send_json({"text": "hey"})
         reply = await ws.receive_json(timeout=20)
         assert reply["type"] == "reply" and reply["text"].startswith(GREETING)

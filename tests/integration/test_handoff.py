@@ -23,6 +23,7 @@ from tests.conftest import (
     REPS_CHAT,
     RunningBot,
     eventually,
+    history_of,
     make_settings,
     monday_morning,
     running,
@@ -318,6 +319,7 @@ async def test_a_web_prospect_and_a_rep_on_the_api_talk_live(
     visitor = "visitor-handoff-0001"
     group = RepsGroup(live_bot_api, REPS_CHAT)
     async with bot.http.ws_connect(f"{bot.url}/ws?visitor={visitor}") as ws:
+        await history_of(ws)
         await ws.send_json(
             {"type": "message", "id": "m-ask-000001", "text": "can i get a representative"}
         )

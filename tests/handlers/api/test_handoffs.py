@@ -12,7 +12,7 @@ import aiohttp
 
 from bot.storage.models import Touchpoint
 from handlers.context import CATALOG, CLOCK, SESSIONS
-from tests.conftest import RunningBot, eventually
+from tests.conftest import RunningBot, eventually, history_of
 from tests.fakes.rasa import FakeRasa
 
 VISITOR = "visitor-handoff-0001"
@@ -45,6 +45,7 @@ async def test_reps_take_answer_and_hand_back_a_web_prospect_through_the_api(
 ) -> None:
     bot, clock = fast_bot, fast_bot.app[CLOCK]
     async with bot.http.ws_connect(f"{bot.url}/ws?visitor={VISITOR}") as ws:
+        await history_of(ws)
         await turn(ws, "how much is it?", 1)
         asked = await turn(ws, "can I talk to a human?", 2)
         [promise, _done] = asked
@@ -99,6 +100,13 @@ async def test_reps_take_answer_and_hand_back_a_web_prospect_through_the_api(
             "POST", "/handoffs/1/messages", json={"rep": other, "text": "me too"}
         )
         assert (status, refused["rep"]) == (409, winner)
+        async with bot.http.ws_connect(f"{bot.url}/ws?visitor={VISITOR}") as other_tab:
+            history = await history_of(other_tab)
+        assert history["rep"] == winner  # the widget's header shows who has the chat
+        assert history["messages"][-1] == history["messages"][-1] | {
+            "author": winner,
+            "text": "Hi! The RAV4 is ₪189,900.",
+        }
 
         calls = len(fake_rasa.calls)
         silent = await turn(ws, "great, and a discount?", 3)
@@ -126,6 +134,7 @@ async def test_reps_take_answer_and_hand_back_a_web_prospect_through_the_api(
 
 async def test_a_handoff_already_asked_for_is_not_opened_twice(fast_bot: RunningBot) -> None:
     async with fast_bot.http.ws_connect(f"{fast_bot.url}/ws?visitor={VISITOR}") as ws:
+        await history_of(ws)
         await turn(ws, "I want a person", 1)
         [again, _done] = await turn(ws, "a human please!", 2)
     assert again["text"] == say(fast_bot, "handoff.already_asked")
