@@ -10,6 +10,7 @@ token, its body limit).
 import asyncio
 import contextlib
 import secrets
+import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -36,9 +37,11 @@ from bot.handoff.service import HandoffService, Timing
 from bot.handoff.triggers import Triggers
 from bot.logs import configure_logging
 from bot.settings import Settings
+from bot.staff import command
 from bot.storage.engine import create_engine, migrate, session_factory
 from handlers import health, rasa_actions
 from handlers.api import chat, ops
+from handlers.console import pages as console
 from handlers.context import (
     ACTIONS,
     BODY_LIMIT,
@@ -218,6 +221,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         app.add_routes(routes)
     app.add_subapp("/api/v1", ops.create_app(settings.max_request_bytes))
     app.add_subapp(ACTIONS_PATH, rasa_actions.create_app(settings.max_action_request_bytes))
+    app.add_subapp("/console", console.create_app(settings))
     return app
 
 
@@ -233,7 +237,10 @@ def _add_telegram(app: web.Application, settings: Settings) -> None:
 
 
 def main() -> None:
+    """``python -m bot`` runs the bot; ``python -m bot users ...`` manages the console's users."""
     settings = Settings()
+    if sys.argv[1:2] == ["users"]:
+        sys.exit(asyncio.run(command.run(sys.argv[2:], settings)))
     configure_logging(settings.log_level, settings.log_json)
     web.run_app(
         create_app(settings),

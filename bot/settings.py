@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     rasa_restart_delay_seconds: float = 2.0
 
     bot_api_token: SecretStr | None = None
+    # The console's cookie sessions are encrypted with this key (32 bytes, urlsafe
+    # base64: Fernet's); unset, a random one per start signs everyone out on restart.
+    console_secret_key: SecretStr | None = None
 
     # Telegram: on when the token is set; long polling unless a webhook URL is given.
     telegram_bot_token: SecretStr | None = None

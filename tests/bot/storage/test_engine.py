@@ -5,13 +5,15 @@ from datetime import UTC
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, inspect, select, text
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.crm import leads
 from bot.storage.engine import create_engine, downgrade, migrate, unreachable, while_unreachable
-from bot.storage.models import Conversation, Lead, utcnow
+from bot.storage.models import Base, Conversation, Lead, utcnow
 
 
 async def table_names(engine: AsyncEngine) -> set[str]:
@@ -85,3 +87,12 @@ async def test_only_an_unreachable_database_is_waited_for() -> None:
         await while_unreachable(buggy, first_wait=0.01)
     assert len(calls) == 1  # a bug is not retried
     assert unreachable(OperationalError("SELECT 1", {}, Exception("server closed")))
+
+
+async def test_the_migrations_build_the_schema_the_models_describe(engine: AsyncEngine) -> None:
+    def differences(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, Base.metadata))
+
+    async with engine.connect() as connection:
+        assert await connection.run_sync(differences) == []

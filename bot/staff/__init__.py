@@ -1,0 +1,1 @@
+"""The team on the console: staff users with roles, and the audit log."""

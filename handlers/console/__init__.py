@@ -1,0 +1,1 @@
+"""The ops and reps console under /console/: login, roles, the pages."""

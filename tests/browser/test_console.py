@@ -1,0 +1,52 @@
+"""The console in Debian's chromium: signing in through the form, and the roles."""
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from bot.staff import users
+from handlers.context import CLOCK, SESSIONS
+from tests.conftest import RunningBot
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+async def team(bot: RunningBot) -> RunningBot:
+    async with bot.app[SESSIONS]() as session:
+        now = bot.app[CLOCK].now()
+        for name, role in (("console-admin", "admin"), ("console-rep", "rep")):
+            if await users.find(session, name) is None:
+                await users.add(session, name, role, PASSWORD, now)
+        await session.commit()
+    return bot
+
+
+@pytest.mark.parametrize(("name", "users_page"), [("console-rep", 403), ("console-admin", 200)])
+async def test_signing_in_through_the_form_and_what_each_role_may_open(
+    team: RunningBot, browser: Browser, name: str, users_page: int
+) -> None:
+    context = await browser.new_context()
+    page = await context.new_page()
+    try:
+        await page.goto(f"{team.url}/console/users")
+        await expect(page).to_have_url(f"{team.url}/console/login?next=/console/users")
+        await page.fill("input[name=username]", name)
+        await page.fill("input[name=password]", "not the password")
+        await page.click("button[type=submit]")
+        await expect(page.locator("[role=alert]")).to_have_text("Wrong name or password.")
+
+        await page.fill("input[name=username]", name)
+        await page.fill("input[name=password]", PASSWORD)
+        async with page.expect_navigation():
+            await page.click("button[type=submit]")
+        response = await page.goto(f"{team.url}/console/users")
+        assert response is not None and response.status == users_page
+        if users_page == 200:
+            await expect(page.locator("td", has_text="console-rep")).to_be_visible()
+        await page.goto(f"{team.url}/console/")
+        await expect(page.locator("#who")).to_contain_text(name)
+        await page.click("text=Sign out")
+        await expect(page.locator("input[name=password]")).to_be_visible()
+    finally:
+        await context.close()

@@ -1,0 +1,158 @@
+"""The console's door: sign-in with argon2-checked passwords, encrypted cookie sessions,
+CSRF on every form, rate limits, roles per page and the audit log. The real app."""
+
+import re
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+
+from bot.staff import users
+from bot.storage.models import AuditEvent
+from handlers.context import CLOCK, SESSIONS
+from tests.conftest import RunningBot
+
+PASSWORD = "correct horse battery"
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+class Browser:
+    """A console visitor with its own cookies (for 127.0.0.1, hence ``unsafe``)."""
+
+    def __init__(self, bot: RunningBot, http: aiohttp.ClientSession) -> None:
+        self.bot, self.http = bot, http
+
+    async def get(self, path: str) -> tuple[int, str]:
+        async with self.http.get(f"{self.bot.url}{path}", allow_redirects=False) as response:
+            return response.status, await response.text()
+
+    async def csrf(self, path: str = "/console/login") -> str:
+        _, page = await self.get(path)
+        found = CSRF.search(page)
+        assert found, page
+        return found.group(1)
+
+    async def post(self, path: str, form: dict[str, str]) -> tuple[int, str, str]:
+        async with self.http.post(
+            f"{self.bot.url}{path}", data=form, allow_redirects=False
+        ) as response:
+            return response.status, response.headers.get("Location", ""), await response.text()
+
+    async def sign_in(self, name: str, password: str = PASSWORD, next_: str = "") -> int:
+        form = {"username": name, "password": password, "csrf": await self.csrf()}
+        path = f"/console/login?next={next_}" if next_ else "/console/login"
+        return (await self.post(path, form))[0]
+
+
+@pytest.fixture
+async def team(fast_bot: RunningBot) -> RunningBot:
+    async with fast_bot.app[SESSIONS]() as session:
+        now = fast_bot.app[CLOCK].now()
+        for name, role in (("ada", "admin"), ("olga", "ops"), ("rita", "rep")):
+            await users.add(session, name, role, PASSWORD, now)
+        await session.commit()
+    return fast_bot
+
+
+@pytest.fixture
+async def browser(team: RunningBot) -> AsyncIterator[Browser]:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        yield Browser(team, http)
+
+
+async def audit(bot: RunningBot) -> list[tuple[str, str]]:
+    async with bot.app[SESSIONS]() as session:
+        events = await session.scalars(select(AuditEvent).order_by(AuditEvent.id))
+        return [(e.actor, e.action) for e in events]
+
+
+async def test_the_console_sends_strangers_to_sign_in(browser: Browser) -> None:
+    status, _ = await browser.get("/console/users")
+    assert status == 302
+    async with browser.http.get(f"{browser.bot.url}/console/users") as response:
+        assert str(response.url).endswith("/console/login?next=/console/users")
+        assert 'name="password"' in await response.text()
+
+
+async def test_signing_in_opens_the_console_and_signing_out_closes_it(browser: Browser) -> None:
+    assert await browser.sign_in("rita", next_="/console/") == 303
+    status, page = await browser.get("/console/")
+    assert status == 200 and "rita (rep)" in page
+    cookie = next(c for c in browser.http.cookie_jar if c.key == "journey_console")
+    assert cookie["httponly"] and cookie["samesite"] == "Strict" and "rita" not in cookie.value
+    status, _, _ = await browser.post("/console/logout", {"csrf": await browser.csrf("/console/")})
+    assert status == 303
+    assert (await browser.get("/console/"))[0] == 302
+    assert await audit(browser.bot) == [("rita", "login"), ("rita", "logout")]
+
+
+async def test_a_wrong_password_is_refused_and_recorded(browser: Browser) -> None:
+    assert await browser.sign_in("rita", "not her password") == 401
+    assert await browser.sign_in("nobody", PASSWORD) == 401
+    assert (await browser.get("/console/"))[0] == 302
+    assert await audit(browser.bot) == [("rita", "login_failed"), ("nobody", "login_failed")]
+
+
+async def test_guessing_a_password_is_slowed_down(browser: Browser) -> None:
+    statuses = [await browser.sign_in("rita", f"guess number {n}") for n in range(6)]
+    assert statuses == [401] * 5 + [429]
+    assert await browser.sign_in("rita") == 429  # even the right one, for a minute
+    assert await browser.sign_in("olga") == 303  # others are not locked out
+
+
+async def test_a_form_without_its_csrf_token_is_refused(browser: Browser) -> None:
+    status, _, _ = await browser.post("/console/login", {"username": "ada", "password": PASSWORD})
+    assert status == 403
+    await browser.sign_in("ada")
+    form = {"username": "eve", "role": "admin", "password": "long enough pw", "csrf": "forged"}
+    assert (await browser.post("/console/users", form))[0] == 403
+    async with browser.bot.app[SESSIONS]() as session:
+        assert await users.find(session, "eve") is None
+
+
+@pytest.mark.parametrize(("name", "status"), [("rita", 403), ("olga", 403), ("ada", 200)])
+async def test_only_admins_manage_users(browser: Browser, name: str, status: int) -> None:
+    await browser.sign_in(name)
+    assert (await browser.get("/console/users"))[0] == status
+
+
+async def test_an_admin_adds_and_removes_a_user_who_can_then_sign_in_or_not(
+    browser: Browser, team: RunningBot
+) -> None:
+    await browser.sign_in("ada")
+    csrf = await browser.csrf("/console/users")
+    form = {"username": "noa", "role": "rep", "password": "another long one", "csrf": csrf}
+    assert (await browser.post("/console/users", form))[0] == 303
+    short = form | {"username": "tal", "password": "short"}
+    status, _, page = await browser.post("/console/users", short)
+    assert status == 400 and "at least 10 characters" in page
+
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        noa = Browser(team, http)
+        assert await noa.sign_in("noa", "another long one") == 303
+        assert (await browser.post("/console/users/remove", {"username": "noa", "csrf": csrf}))[
+            0
+        ] == 303
+        assert (await noa.get("/console/"))[0] == 302  # removed: out at once
+    assert ("ada", "user_added") in await audit(team)
+    assert ("ada", "user_removed") in await audit(team)
+
+
+async def test_names_are_shown_as_text_and_pages_refuse_framing(browser: Browser) -> None:
+    async with browser.bot.app[SESSIONS]() as session:
+        now = browser.bot.app[CLOCK].now()
+        await users.add(session, "<script>x</script>", "rep", PASSWORD, now)
+        await session.commit()
+    await browser.sign_in("ada")
+    async with browser.http.get(f"{browser.bot.url}/console/users") as response:
+        page = await response.text()
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+
+
+async def test_signing_in_goes_back_only_to_a_console_page(browser: Browser) -> None:
+    form = {"username": "rita", "password": PASSWORD, "csrf": await browser.csrf()}
+    _, location, _ = await browser.post("/console/login?next=https://evil.example/", form)
+    assert location == "/console/"
