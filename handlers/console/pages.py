@@ -1,4 +1,5 @@
-"""The console's pages so far: sign in and out, the start page, the users (admins)."""
+"""The console's pages so far: sign in and out, the start page, the conversations and
+their transcripts, the users (admins)."""
 
 from typing import Any
 
@@ -6,9 +7,13 @@ import aiohttp_jinja2
 import aiohttp_session
 import jinja2
 from aiohttp import web
+from sqlalchemy import select
 
+from bot.conversation.language import SUPPORTED_LANGUAGES
+from bot.crm import conversations, journey
 from bot.settings import Settings
 from bot.staff import audit, users
+from bot.storage.models import Booking, Conversation, Lead, Touchpoint
 from handlers.console import access
 from handlers.context import CLOCK, SESSIONS
 
@@ -77,6 +82,40 @@ async def logout(request: web.Request) -> web.Response:
 @routes.get("/", name="home")
 async def home(request: web.Request) -> web.Response:
     return await render(request, "home.html", {})
+
+
+@routes.get("/conversations", name="conversations")
+async def conversations_page(request: web.Request) -> web.Response:
+    """Every conversation, newest first, by the filters and words in the query string."""
+    filters = conversations.Filters.of(dict(request.query))
+    async with request.config_dict[SESSIONS]() as session:
+        rows = await conversations.search(session, filters, request.config_dict[CLOCK].now())
+    context = {"rows": rows, "filters": filters, "outcomes": conversations.OUTCOMES,
+               "stages": journey.STAGES, "languages": SUPPORTED_LANGUAGES}  # fmt: skip
+    return await render(request, "conversations.html", context)
+
+
+@routes.get("/conversations/{conversation_id:\\d+}", name="transcript")
+async def transcript_page(request: web.Request) -> web.Response:
+    """One conversation as it happened: who said what, when, how the bot understood it,
+    and the stage changes, bookings and handoffs between."""
+    conversation_id = int(request.match_info["conversation_id"])
+    async with request.config_dict[SESSIONS]() as session:
+        conversation = await session.get(Conversation, conversation_id)
+        if conversation is None:
+            raise web.HTTPNotFound(text=f"no conversation {conversation_id}")
+        lead = await session.get(Lead, conversation.lead_id)
+        said = await session.scalars(
+            select(Touchpoint)
+            .where(Touchpoint.conversation_id == conversation_id)
+            .order_by(Touchpoint.created_at, Touchpoint.id)
+        )
+        found = await session.scalars(
+            select(Booking).where(Booking.lead_id == conversation.lead_id)
+        )
+        context = {"conversation": conversation, "lead": lead, "touchpoints": list(said),
+                   "bookings": list(found)}  # fmt: skip
+    return await render(request, "transcript.html", context)
 
 
 @routes.get("/users", name="users")

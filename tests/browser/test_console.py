@@ -50,3 +50,34 @@ async def test_signing_in_through_the_form_and_what_each_role_may_open(
         await expect(page.locator("input[name=password]")).to_be_visible()
     finally:
         await context.close()
+
+
+async def test_a_transcript_reads_hebrew_and_arabic_right_to_left_and_html_as_text(
+    team: RunningBot, browser: Browser
+) -> None:
+    await team.chat("console-visitor-mixed-01", "שלום, כמה עולה הקורולה?", "he")
+    await team.chat("console-visitor-mixed-01", "مرحبا، أريد تجربة قيادة", "ar")
+    sent = await team.chat(
+        "console-visitor-mixed-01", "<img src=x onerror=\"document.title='pwned'\">"
+    )
+    context = await browser.new_context()
+    page = await context.new_page()
+    try:
+        await page.goto(f"{team.url}/console/login")
+        await page.fill("input[name=username]", "console-rep")
+        await page.fill("input[name=password]", PASSWORD)
+        async with page.expect_navigation():
+            await page.click("button[type=submit]")
+        await page.goto(f"{team.url}/console/conversations?q=%D7%A7%D7%95%D7%A8%D7%95%D7%9C%D7%94")
+        await page.click(f"a[href='/console/conversations/{sent['conversation_id']}']")
+        hebrew = page.locator("td.message", has_text="כמה עולה הקורולה")
+        arabic = page.locator("td.message", has_text="أريد تجربة قيادة")
+        for cell in (hebrew, arabic):
+            assert await cell.evaluate("node => getComputedStyle(node).direction") == "rtl"
+        english = page.locator("td.message", has_text="onerror")
+        assert await english.evaluate("node => getComputedStyle(node).direction") == "ltr"
+        await expect(english).to_have_text("<img src=x onerror=\"document.title='pwned'\">")
+        assert await page.locator("#transcript img").count() == 0
+        assert await page.title() != "pwned"
+    finally:
+        await context.close()

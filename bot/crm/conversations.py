@@ -1,0 +1,147 @@
+"""Finding conversations for the team: by channel, language, stage, outcome, source,
+dates, rep, and the words in their messages.
+
+The outcome is what became of the conversation: ``booked`` (its lead has a
+confirmed booking), ``handed_off`` (a person was brought in), ``abandoned``
+(the prospect wrote nothing for a day and neither happened), else ``open``.
+The search is a case-insensitive substring match on the messages' text, which
+works the same on SQLite and PostgreSQL; a large deployment would add
+PostgreSQL's full-text index behind the same function.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.models import Booking, Conversation, Handoff, Lead, Touchpoint
+
+OUTCOMES = ("booked", "handed_off", "abandoned", "open")
+QUIET_FOR = timedelta(days=1)  # no word from the prospect this long: abandoned
+PAGE = 50
+ESCAPE = "\\"  # one backslash: LIKE's escape character
+
+
+@dataclass(frozen=True)
+class Filters:
+    channel: str | None = None
+    language: str | None = None
+    stage: str | None = None
+    outcome: str | None = None
+    source: str | None = None
+    rep: str | None = None
+    since: date | None = None
+    until: date | None = None
+    q: str | None = None
+
+    @classmethod
+    def of(cls, query: dict[str, str]) -> "Filters":
+        """From a query string; unknown or empty values are no filter."""
+        values: dict[str, Any] = {k: v.strip() for k, v in query.items() if v and v.strip()}
+        for name in ("since", "until"):
+            try:
+                values[name] = date.fromisoformat(values[name]) if name in values else None
+            except ValueError:
+                values[name] = None
+        if values.get("outcome") not in OUTCOMES:
+            values.pop("outcome", None)
+        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Row:
+    conversation: Conversation
+    lead: Lead
+    messages: int
+    last_at: datetime | None
+    outcome: str
+
+
+async def search(
+    session: AsyncSession, filters: Filters, now: datetime, limit: int = PAGE
+) -> list[Row]:
+    """The newest conversations first that pass every filter."""
+    last_at = (
+        select(func.max(Touchpoint.created_at))
+        .where(Touchpoint.conversation_id == Conversation.id, Touchpoint.direction == "in")
+        .scalar_subquery()
+    )
+    messages = (
+        select(func.count(Touchpoint.id))
+        .where(Touchpoint.conversation_id == Conversation.id, Touchpoint.direction != "event")
+        .scalar_subquery()
+    )
+    query: Select[Any] = (
+        select(Conversation, Lead, messages, last_at)
+        .join(Lead, Lead.id == Conversation.lead_id)
+        .order_by(func.coalesce(last_at, Conversation.created_at).desc(), Conversation.id.desc())
+        .limit(limit)
+    )
+    for condition in _conditions(filters, now, last_at):
+        query = query.where(condition)
+    rows = (await session.execute(query)).all()
+    return [Row(c, lead, n, at, await _outcome(session, c, at, now)) for c, lead, n, at in rows]
+
+
+def _conditions(filters: Filters, now: datetime, last_at: Any) -> list[ColumnElement[bool]]:
+    booked = exists().where(Booking.lead_id == Conversation.lead_id, Booking.status == "confirmed")
+    handed = exists().where(Handoff.conversation_id == Conversation.id)
+    found: list[ColumnElement[bool]] = []
+    if filters.channel:
+        found.append(Conversation.channel == filters.channel)
+    if filters.language:
+        found.append(Lead.language == filters.language)
+    if filters.stage:
+        found.append(Lead.stage == filters.stage)
+    if filters.source:
+        found.append(Lead.source == filters.source)
+    if filters.rep:
+        found.append(exists().where(Handoff.conversation_id == Conversation.id,
+                                    Handoff.rep == filters.rep))  # fmt: skip
+    if filters.since:
+        found.append(Conversation.created_at >= _start_of(filters.since))
+    if filters.until:
+        found.append(Conversation.created_at < _start_of(filters.until + timedelta(days=1)))
+    if filters.q:
+        words = f"%{_escape(filters.q.casefold())}%"
+        said = func.lower(Touchpoint.text).like(words, escape=ESCAPE)
+        found.append(exists().where(Touchpoint.conversation_id == Conversation.id, said))
+    quiet = or_(last_at.is_(None), last_at < now - QUIET_FOR)
+    by_outcome = {
+        "booked": booked,
+        "handed_off": and_(~booked, handed),
+        "abandoned": and_(~booked, ~handed, quiet),
+        "open": and_(~booked, ~handed, ~quiet),
+    }
+    if filters.outcome:
+        found.append(by_outcome[filters.outcome])
+    return found
+
+
+async def _outcome(
+    session: AsyncSession, conversation: Conversation, last_at: datetime | None, now: datetime
+) -> str:
+    booked = await session.scalar(
+        select(Booking.id)
+        .where(Booking.lead_id == conversation.lead_id, Booking.status == "confirmed")
+        .limit(1)
+    )
+    if booked is not None:
+        return "booked"
+    handed = await session.scalar(
+        select(Handoff.id).where(Handoff.conversation_id == conversation.id).limit(1)
+    )
+    if handed is not None:
+        return "handed_off"
+    return "abandoned" if last_at is None or last_at < now - QUIET_FOR else "open"
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time(0), UTC)
+
+
+def _escape(text: str) -> str:
+    """The words as LIKE reads them: its wildcards and the escape character as text."""
+    return text.replace(ESCAPE, ESCAPE * 2).replace("%", ESCAPE + "%").replace("_", ESCAPE + "_")
