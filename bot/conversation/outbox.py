@@ -8,12 +8,14 @@ redelivery of the message it answers), and a channel that gives up marks it
 """
 
 from collections.abc import Awaitable, Callable
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation.messages import OutboundMessage
+from bot.crm import touchpoints
 from bot.storage.models import Conversation, Touchpoint
 
 # What a channel could do with a message sent outside a turn (a follow-up, a rep's
@@ -22,6 +24,25 @@ from bot.storage.models import Conversation, Touchpoint
 Delivery = Literal["delivered", "sent", "queued"]
 # Sends one stored message (its touchpoint id given) to the conversation's prospect.
 Sender = Callable[[Conversation, OutboundMessage, int], Awaitable[Delivery]]
+
+
+def store(
+    session: AsyncSession,
+    conversation: Conversation,
+    message: OutboundMessage,
+    at: datetime,
+    *,
+    author: str = "bot",
+    status: str = "queued",
+    data: dict[str, Any] | None = None,
+    **fields: Any,
+) -> Touchpoint:
+    """A message to the prospect on the timeline, kept whole (``message_of`` rebuilds it),
+    ``queued`` until its channel confirms it."""
+    return touchpoints.record(
+        session, conversation, direction="out", author=author, text=message.text,
+        status=status, data={"reply": message.stored()} | (data or {}), at=at, **fields,
+    )  # fmt: skip
 
 
 def message_of(touchpoint: Touchpoint) -> OutboundMessage:

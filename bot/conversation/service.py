@@ -164,10 +164,9 @@ class ConversationService:
         greeting = self.wording.with_next_step(
             self.wording.say("greet", language, stage), stage, language
         )
-        touchpoints.record(
-            session, conversation, direction="out", author="bot", text=greeting.text,
-            language=language, stage=stage, status="delivered",
-            data={"reply": greeting.stored(), "shown_by": "widget"}, at=now,
+        outbox.store(
+            session, conversation, greeting, now, status="delivered", data={"shown_by": "widget"},
+            language=language, stage=stage,
         )  # fmt: skip
 
     def _turn(
@@ -380,11 +379,9 @@ class ConversationService:
     def _store_replies(turn: Turn, message: InboundMessage) -> None:
         status = "delivered" if message.replies_in_response else "queued"
         turn.outbound += [
-            touchpoints.record(
-                turn.session, turn.conversation, direction="out", author="bot",
-                text=reply.text, language=turn.language, stage=turn.lead.stage,
-                status=status, data={"reply": reply.stored()}, reply_to_id=turn.inbound.id,
-                at=turn.now,
+            outbox.store(
+                turn.session, turn.conversation, reply, turn.now, status=status,
+                language=turn.language, stage=turn.lead.stage, reply_to_id=turn.inbound.id,
             )
             for reply in turn.replies
         ]  # fmt: skip

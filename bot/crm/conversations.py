@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import Booking, Conversation, Handoff, Lead, Touchpoint
@@ -62,7 +62,8 @@ class Row:
 async def search(
     session: AsyncSession, filters: Filters, now: datetime, limit: int = PAGE
 ) -> list[Row]:
-    """The newest conversations first that pass every filter."""
+    """The newest conversations first that pass every filter, each with its outcome
+    (worked out in the same query that filters by it)."""
     last_at = (
         select(func.max(Touchpoint.created_at))
         .where(Touchpoint.conversation_id == Conversation.id, Touchpoint.direction == "in")
@@ -73,21 +74,27 @@ async def search(
         .where(Touchpoint.conversation_id == Conversation.id, Touchpoint.direction != "event")
         .scalar_subquery()
     )
+    outcome = case(
+        (exists().where(Booking.lead_id == Conversation.lead_id,
+                        Booking.status == "confirmed"), "booked"),
+        (exists().where(Handoff.conversation_id == Conversation.id), "handed_off"),
+        (or_(last_at.is_(None), last_at < now - QUIET_FOR), "abandoned"),
+        else_="open",
+    )  # fmt: skip
     query: Select[Any] = (
-        select(Conversation, Lead, messages, last_at)
+        select(Conversation, Lead, messages, last_at, outcome)
         .join(Lead, Lead.id == Conversation.lead_id)
         .order_by(func.coalesce(last_at, Conversation.created_at).desc(), Conversation.id.desc())
         .limit(limit)
     )
-    for condition in _conditions(filters, now, last_at):
+    for condition in _conditions(filters):
         query = query.where(condition)
-    rows = (await session.execute(query)).all()
-    return [Row(c, lead, n, at, await _outcome(session, c, at, now)) for c, lead, n, at in rows]
+    if filters.outcome:
+        query = query.where(outcome == filters.outcome)
+    return [Row(*row) for row in (await session.execute(query)).all()]
 
 
-def _conditions(filters: Filters, now: datetime, last_at: Any) -> list[ColumnElement[bool]]:
-    booked = exists().where(Booking.lead_id == Conversation.lead_id, Booking.status == "confirmed")
-    handed = exists().where(Handoff.conversation_id == Conversation.id)
+def _conditions(filters: Filters) -> list[ColumnElement[bool]]:
     found: list[ColumnElement[bool]] = []
     if filters.channel:
         found.append(Conversation.channel == filters.channel)
@@ -108,34 +115,7 @@ def _conditions(filters: Filters, now: datetime, last_at: Any) -> list[ColumnEle
         words = f"%{_escape(filters.q.casefold())}%"
         said = func.lower(Touchpoint.text).like(words, escape=ESCAPE)
         found.append(exists().where(Touchpoint.conversation_id == Conversation.id, said))
-    quiet = or_(last_at.is_(None), last_at < now - QUIET_FOR)
-    by_outcome = {
-        "booked": booked,
-        "handed_off": and_(~booked, handed),
-        "abandoned": and_(~booked, ~handed, quiet),
-        "open": and_(~booked, ~handed, ~quiet),
-    }
-    if filters.outcome:
-        found.append(by_outcome[filters.outcome])
     return found
-
-
-async def _outcome(
-    session: AsyncSession, conversation: Conversation, last_at: datetime | None, now: datetime
-) -> str:
-    booked = await session.scalar(
-        select(Booking.id)
-        .where(Booking.lead_id == conversation.lead_id, Booking.status == "confirmed")
-        .limit(1)
-    )
-    if booked is not None:
-        return "booked"
-    handed = await session.scalar(
-        select(Handoff.id).where(Handoff.conversation_id == conversation.id).limit(1)
-    )
-    if handed is not None:
-        return "handed_off"
-    return "abandoned" if last_at is None or last_at < now - QUIET_FOR else "open"
 
 
 def _start_of(day: date) -> datetime:

@@ -22,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.booking import texts
 from bot.clock import Clock
 from bot.content.catalog import Catalog
+from bot.conversation import outbox
 from bot.conversation.messages import Button, OutboundMessage
 from bot.conversation.outbox import Sender
-from bot.crm import touchpoints
+from bot.handoff.hours import call_back
 from bot.storage.models import Booking, Conversation, FollowUp, Handoff, Lead, Touchpoint
 
 log = structlog.get_logger(__name__)
@@ -134,11 +135,9 @@ class Runner:
         found = await session.get(Touchpoint, existing) if existing else None
         if found is not None:
             return found
-        outbound = touchpoints.record(
-            session, conversation, direction="out", author="bot", text=message.text,
+        outbound = outbox.store(
+            session, conversation, message, now, data={"followup_id": followup.id},
             kind=f"followup_{followup.kind}", language=lead.language, stage=lead.stage,
-            status="queued", data={"followup_id": followup.id, "reply": message.as_dict()},
-            at=now,
         )  # fmt: skip
         await session.flush()
         followup.data = followup.data | {"touchpoint_id": outbound.id}
@@ -199,7 +198,7 @@ class Runner:
             handoff = await session.get(Handoff, followup.handoff_id)
             if handoff is None or handoff.status != "waiting":
                 return None
-            button = Button(say("handoff.callback", language), "/book_appointment")
+            button = call_back(self.catalog, language)
             return OutboundMessage(say("handoff.gave_up", language), (button,))
         if followup.kind == "nudge":
             booked_since = await session.scalar(

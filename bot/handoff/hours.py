@@ -1,16 +1,24 @@
 """When the team is there: the business's opening hours, across its branches' time zones.
 
 A handoff promises a reply "within a few minutes" only while some branch is
-open; otherwise the prospect is told honestly when the team is back.
+open; otherwise the prospect is told honestly when the team is back, and
+offered a call-back instead of the wait (so is one nobody took in time).
 """
 
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.booking.availability import opening
+from bot.content.catalog import Catalog
 from bot.content.profile import Branch, Profile
+from bot.conversation.messages import Button
 
 LOOK_AHEAD_DAYS = 14
+
+
+def call_back(catalog: Catalog, language: str) -> Button:
+    """The button that books a call-back through the booking form."""
+    return Button(catalog.render("handoff.callback", language), "/book_appointment")
 
 
 def open_now(profile: Profile, now: datetime) -> bool:

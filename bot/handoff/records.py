@@ -44,15 +44,11 @@ async def claim(
     session: AsyncSession, handoff_id: int, rep: str, rep_key: str, now: datetime
 ) -> bool:
     """True for the one rep whose claim was first: a conditional update, not a check."""
-    won = await session.execute(
-        update(Handoff)
-        .where(Handoff.id == handoff_id, Handoff.status == "waiting")
-        .values(status="claimed", rep=rep, rep_key=rep_key, claimed_at=now)
+    handoff = await _take_waiting(
+        session, handoff_id, status="claimed", rep=rep, rep_key=rep_key, claimed_at=now
     )
-    if won.rowcount != 1:  # type: ignore[attr-defined]
+    if handoff is None:
         return False
-    handoff = await session.get(Handoff, handoff_id, populate_existing=True)
-    assert handoff is not None
     conversation, lead = await parties(session, handoff)
     conversation.owner = "human"
     _record(session, lead, conversation, handoff, "claimed", now, rep=rep)
@@ -61,18 +57,25 @@ async def claim(
 
 async def expire(session: AsyncSession, handoff_id: int, now: datetime) -> bool:
     """A handoff nobody took leaves the queue; a rep taking it at that moment wins."""
-    expired = await session.execute(
-        update(Handoff)
-        .where(Handoff.id == handoff_id, Handoff.status == "waiting")
-        .values(status="expired", closed_at=now)
-    )
-    if expired.rowcount != 1:  # type: ignore[attr-defined]
+    handoff = await _take_waiting(session, handoff_id, status="expired", closed_at=now)
+    if handoff is None:
         return False
-    handoff = await session.get(Handoff, handoff_id, populate_existing=True)
-    assert handoff is not None
     conversation, lead = await parties(session, handoff)
     _record(session, lead, conversation, handoff, "expired", now)
     return True
+
+
+async def _take_waiting(session: AsyncSession, handoff_id: int, **values: Any) -> Handoff | None:
+    """Move a waiting handoff on, if it is still waiting (one UPDATE decides between
+    racers); the handoff as it is now, or None when another change came first."""
+    moved = await session.execute(
+        update(Handoff)
+        .where(Handoff.id == handoff_id, Handoff.status == "waiting")
+        .values(**values)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return await session.get(Handoff, handoff_id, populate_existing=True)
 
 
 async def replied(session: AsyncSession, handoff: Handoff, now: datetime) -> None:

@@ -29,8 +29,6 @@ from bot.storage.models import Conversation, FollowUp, Handoff, Lead, Touchpoint
 log = structlog.get_logger(__name__)
 RATINGS = range(1, 6)
 
-# Delivers one stored message to the prospect (bot.followups.runner.Sender's shape).
-
 
 class HandoffNotFound(Exception):
     pass
@@ -101,7 +99,8 @@ class HandoffService:
         opens = texts.format_when(catalog, opening[0], opening[1].timezone, language) if (
             opening) else "?"  # fmt: skip
         text = self.wording.say("handoff.coming_later", language, stage, opens=opens).text
-        return OutboundMessage(text, (self._callback_button(language),), key="handoff.coming_later")
+        button = hours.call_back(catalog, language)
+        return OutboundMessage(text, (button,), key="handoff.coming_later")
 
     def schedule_timers(self, session: AsyncSession, handoff: Handoff, now: datetime) -> None:
         """A reminder to the reps, (while the team is in) the honest word to the
@@ -122,9 +121,8 @@ class HandoffService:
             handoff = await session.get(Handoff, handoff_id)
             if said is None or handoff is None:
                 return
-            lead = await session.get(Lead, handoff.lead_id)
             view = await cards.build(session, handoff, self.base_url, self.clock.now())
-        name = (lead.name if lead else None) or f"#{view['lead']['id']}"
+        name = view["lead"]["name"] or f"#{view['lead']['id']}"
         await self.desk.relay(view, name, said.text or f"[{said.kind}]")
 
     # -- what reps do -----------------------------------------------------------------
@@ -272,10 +270,10 @@ class HandoffService:
     ) -> Touchpoint:
         conversation, lead = await records.parties(session, handoff)
         message = OutboundMessage(text, author=rep)
-        said = touchpoints.record(
-            session, conversation, direction="out", author="rep", text=text,
-            language=lead.language, stage=lead.stage, status="queued", idempotency_key=key,
-            data={"rep": rep, "handoff_id": handoff.id, "reply": message.stored()}, at=now,
+        said = outbox.store(
+            session, conversation, message, now, author="rep",
+            data={"rep": rep, "handoff_id": handoff.id}, language=lead.language,
+            stage=lead.stage, idempotency_key=key,
         )  # fmt: skip
         await session.flush()
         return said
@@ -288,11 +286,9 @@ class HandoffService:
         message: OutboundMessage,
         now: datetime,
     ) -> int:
-        stored = touchpoints.record(
-            session, conversation, direction="out", author="bot", text=message.text,
-            language=lead.language, stage=lead.stage, status="queued",
-            data={"reply": message.stored()}, at=now,
-        )  # fmt: skip
+        stored = outbox.store(
+            session, conversation, message, now, language=lead.language, stage=lead.stage
+        )
         await session.flush()
         return stored.id
 
@@ -321,11 +317,6 @@ class HandoffService:
                 await outbox.mark_delivered(session, [stored.id])
                 await session.commit()
             return delivery
-
-    def _callback_button(self, language: str) -> Button:
-        return Button(
-            self.wording.catalog.render("handoff.callback", language), "/book_appointment"
-        )
 
     @staticmethod
     def _timer(handoff: Handoff, kind: str, due: datetime, now: datetime) -> FollowUp:
