@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 export RASA_TELEMETRY_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-fast train lint eval bench setup system-packages clean
+.PHONY: run test test-fast train lint eval bench demo setup system-packages clean
 
 ## run: serve the web chat at http://127.0.0.1:8080/ with a local Rasa server
 run: setup
@@ -42,6 +42,10 @@ eval: setup
 ## bench: reply latency of /api/v1/chat next to Rasa's bare REST webhook
 bench: setup
 	PYTHONPATH=$(CURDIR) $(VENV)/bin/python benchmarks/chat_latency.py
+
+## demo: fill a fresh database with ~300 simulated prospects through the real chat (~5 min)
+demo: setup
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/python tools/demo.py
 
 setup: $(VENV)/.installed $(MODEL)
 

@@ -33,6 +33,8 @@ from bot.dialogue.rasa_client import RasaClient
 from bot.dialogue.rasa_process import RasaProcess
 from bot.dialogue.registry import default_registry
 from bot.followups.runner import Runner
+from bot.handoff.desk import Desks
+from bot.handoff.feed import Feed
 from bot.handoff.service import HandoffService, Timing
 from bot.handoff.triggers import Triggers
 from bot.logs import configure_logging
@@ -41,7 +43,7 @@ from bot.staff import command
 from bot.storage.engine import create_engine, migrate, session_factory
 from handlers import health, rasa_actions
 from handlers.api import chat, ops
-from handlers.console import pages as console
+from handlers.console import app as console
 from handlers.context import (
     ACTIONS,
     BODY_LIMIT,
@@ -50,6 +52,7 @@ from handlers.context import (
     ENGINE,
     FOLLOWUPS,
     HANDOFFS,
+    INBOX,
     LANGUAGES,
     LIVE_SOCKETS,
     RASA,
@@ -129,7 +132,7 @@ async def _services(app: web.Application, client: RasaClient) -> None:
         app[SESSIONS], wording, client, app[CLOCK], base_url=settings.base_url,
         timing=Timing(timedelta(minutes=settings.handoff_escalate_minutes),
                       timedelta(minutes=settings.handoff_give_up_minutes)),
-        senders={"web": socket.followup_sender(app)},
+        senders={"web": socket.followup_sender(app)}, desk=app[INBOX],
     )  # fmt: skip
     app[HANDOFFS] = handoffs
     app[SERVICE] = ConversationService(
@@ -158,7 +161,8 @@ async def telegram_channel(app: web.Application) -> AsyncIterator[None]:
             bot, app[SESSIONS], app[CATALOG], settings.telegram_reps_chat_id,
             settings.default_language,
         )  # fmt: skip
-        handoffs.desk = dispatcher["desk"] = desk
+        dispatcher["desk"] = desk
+        handoffs.desk = Desks(app[INBOX], desk)
         dispatcher["handoffs"] = handoffs
     running = asyncio.create_task(telegram.connect(settings, bot, dispatcher))
     yield
@@ -167,7 +171,9 @@ async def telegram_channel(app: web.Application) -> AsyncIterator[None]:
 
 
 async def close_sockets(app: web.Application) -> None:
-    """Open widgets are told the server goes away, so each reconnects to a running app."""
+    """Open widgets are told the server goes away, so each reconnects to a running app;
+    open inboxes end their event streams (the browser reconnects them)."""
+    app[INBOX].close()
     await app[LIVE_SOCKETS].close_all()
 
 
@@ -207,6 +213,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app[BODY_LIMIT] = settings.max_request_bytes
     app[CLOCK] = clock or Clock()
     app[LIVE_SOCKETS] = LiveSockets()
+    app[INBOX] = Feed()
     app.on_shutdown.append(close_sockets)
     app.cleanup_ctx.extend([storage, rasa])
     if settings.telegram_bot_token is not None:

@@ -16,6 +16,7 @@ from bot.dialogue.rasa_client import RasaClient
 from bot.dialogue.rasa_process import RasaProcess
 from bot.dialogue.registry import ActionRegistry
 from bot.followups.runner import Runner
+from bot.handoff.feed import Feed
 from bot.handoff.service import HandoffService
 from bot.settings import Settings
 from handlers.telegram.delivery import Delivery
@@ -35,6 +36,7 @@ CATALOG = web.AppKey("catalog", Catalog)
 CLOCK = web.AppKey("clock", Clock)
 FOLLOWUPS = web.AppKey("followups", Runner)
 HANDOFFS = web.AppKey("handoffs", HandoffService)
+INBOX = web.AppKey("inbox", Feed)  # handoff changes, for the console's open inboxes
 LIVE_SOCKETS = web.AppKey("live_sockets", LiveSockets)
 TELEGRAM_BOT = web.AppKey("telegram_bot", Bot)
 TELEGRAM_DISPATCHER = web.AppKey("telegram_dispatcher", Dispatcher)

@@ -7,6 +7,7 @@ Rasa server is started once per test run and shared by the integration tests.
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -42,7 +43,9 @@ from bot.conversation.wording import Wording
 from bot.dialogue.actions import Services
 from bot.dialogue.rasa_client import RasaClient
 from bot.settings import Settings
+from bot.staff import users
 from bot.storage.engine import create_engine, migrate, session_factory
+from handlers.context import CLOCK, SESSIONS
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.rasa import FakeRasa
 
@@ -250,6 +253,10 @@ async def history_of(ws: aiohttp.ClientWebSocketResponse) -> dict:  # type: igno
     return frame  # type: ignore[no-any-return]
 
 
+PASSWORD = "correct horse battery"  # every console user of the tests
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
 @dataclass
 class RunningBot:
     app: web.Application
@@ -257,8 +264,10 @@ class RunningBot:
     url: str
     http: aiohttp.ClientSession
 
-    async def chat(self, sender: str, text: str, language: str | None = None) -> dict:  # type: ignore[type-arg]
-        body = {"sender": sender, "text": text, "language": language}
+    async def chat(  # type: ignore[type-arg]
+        self, sender: str, text: str, language: str | None = None, source: str | None = None
+    ) -> dict:
+        body = {"sender": sender, "text": text, "language": language, "source": source}
         async with self.http.post(f"{self.url}/api/v1/chat", json=body) as response:
             assert response.status == 200, await response.text()
             return await response.json()  # type: ignore[no-any-return]
@@ -275,6 +284,46 @@ class RunningBot:
         async with self.http.get(f"{self.url}/api/v1/leads/{lead_id}", headers=headers) as resp:
             assert resp.status == 200, await resp.text()
             return await resp.json()  # type: ignore[no-any-return]
+
+
+class Staff:
+    """Someone of the team on the console, with their own cookies (``unsafe``: 127.0.0.1)."""
+
+    def __init__(self, bot: RunningBot, http: aiohttp.ClientSession) -> None:
+        self.bot, self.http = bot, http
+
+    async def get(self, path: str) -> tuple[int, str]:
+        async with self.http.get(f"{self.bot.url}{path}", allow_redirects=False) as response:
+            return response.status, await response.text()
+
+    async def csrf(self, path: str = "/console/login") -> str:
+        _, page = await self.get(path)
+        found = CSRF.search(page)
+        assert found, page
+        return found.group(1)
+
+    async def post(self, path: str, form: dict[str, str]) -> tuple[int, str, str]:
+        async with self.http.post(
+            f"{self.bot.url}{path}", data=form, allow_redirects=False
+        ) as response:
+            return response.status, response.headers.get("Location", ""), await response.text()
+
+    async def sign_in(self, name: str, password: str = PASSWORD, next_: str = "") -> int:
+        form = {"username": name, "password": password, "csrf": await self.csrf()}
+        path = f"/console/login?next={next_}" if next_ else "/console/login"
+        return (await self.post(path, form))[0]
+
+
+@contextlib.asynccontextmanager
+async def signed_in(bot: RunningBot, name: str, role: str) -> AsyncIterator[Staff]:
+    """A new console user with this role, signed in."""
+    async with bot.app[SESSIONS]() as session:
+        await users.add(session, name, role, PASSWORD, bot.app[CLOCK].now())
+        await session.commit()
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        staff = Staff(bot, http)
+        assert await staff.sign_in(name) == 303
+        yield staff
 
 
 async def serve(settings: Settings, clock: Clock | None = None) -> AsyncIterator[RunningBot]:

@@ -118,6 +118,27 @@ def cancel(
     _record(session, lead, booking, "cancelled", conversation, at=at)
 
 
+ATTENDANCE = ("attended", "no_show")
+
+
+class NotYet(Exception):
+    """Whether someone came can only be said once the booking has started."""
+
+
+def mark_attendance(
+    session: AsyncSession, lead: Lead, booking: Booking, attendance: str, by: str, *, at: datetime
+) -> None:
+    """The team says whether the prospect came: the funnel counts the no-shows."""
+    if attendance not in ATTENDANCE:
+        raise ValueError(f"attendance is one of {ATTENDANCE}")
+    if booking.status != "confirmed" or booking.starts_at > at:
+        when = f"{booking.starts_at:%Y-%m-%d %H:%M}"
+        raise NotYet(f"booking {booking.id} is {booking.status}, at {when} UTC")
+    booking.attendance = attendance
+    booking.updated_at = at
+    _record(session, lead, booking, attendance, None, at=at, by=by)
+
+
 async def _held_by(
     session: AsyncSession, lead: Lead, branch_id: str, product_id: str, start: datetime
 ) -> Booking | None:
@@ -185,6 +206,7 @@ def booking_view(booking: Booking) -> dict[str, Any]:
         "starts_at": booking.starts_at.isoformat(),
         "ends_at": booking.ends_at.isoformat(),
         "status": booking.status,
+        "attendance": booking.attendance,
         "language": booking.language,
         "calendar": f"/bookings/{booking.token}.ics",
     }
@@ -199,8 +221,9 @@ def _record(
     previous: Booking | None = None,
     *,
     at: datetime,
+    **more: str,
 ) -> None:
-    data = {"action": action, **booking_view(booking)}
+    data = {"action": action, **booking_view(booking), **more}
     data.pop("calendar")
     if previous is not None:
         data["previous_starts_at"] = previous.starts_at.isoformat()

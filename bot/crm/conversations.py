@@ -57,6 +57,29 @@ class Row:
     messages: int
     last_at: datetime | None
     outcome: str
+    first_in: datetime | None
+    first_answer: datetime | None
+    satisfaction: int | None
+
+    @property
+    def first_response_seconds(self) -> float | None:
+        """From the prospect's first message to the first answer to it (bot or rep)."""
+        if self.first_in is None or self.first_answer is None:
+            return None
+        return round((self.first_answer - self.first_in).total_seconds(), 3)
+
+    def record(self) -> dict[str, Any]:
+        """The row as the CSV and JSON downloads have it."""
+        c, lead = self.conversation, self.lead
+        return {
+            "conversation_id": c.id, "lead_id": lead.id, "channel": c.channel,
+            "language": lead.language, "stage": lead.stage, "source": lead.source,
+            "name": lead.name, "started_at": c.created_at.isoformat(),
+            "last_message_at": self.last_at.isoformat() if self.last_at else None,
+            "messages": self.messages, "outcome": self.outcome,
+            "first_response_seconds": self.first_response_seconds,
+            "satisfaction": self.satisfaction,
+        }  # fmt: skip
 
 
 async def search(
@@ -74,6 +97,13 @@ async def search(
         .where(Touchpoint.conversation_id == Conversation.id, Touchpoint.direction != "event")
         .scalar_subquery()
     )
+    first_in = _first(Touchpoint.direction == "in")
+    first_answer = _first(Touchpoint.direction == "out", Touchpoint.reply_to_id.is_not(None))
+    satisfaction = (
+        select(func.max(Handoff.satisfaction))
+        .where(Handoff.conversation_id == Conversation.id)
+        .scalar_subquery()
+    )
     outcome = case(
         (exists().where(Booking.lead_id == Conversation.lead_id,
                         Booking.status == "confirmed"), "booked"),
@@ -83,6 +113,7 @@ async def search(
     )  # fmt: skip
     query: Select[Any] = (
         select(Conversation, Lead, messages, last_at, outcome)
+        .add_columns(first_in, first_answer, satisfaction)
         .join(Lead, Lead.id == Conversation.lead_id)
         .order_by(func.coalesce(last_at, Conversation.created_at).desc(), Conversation.id.desc())
         .limit(limit)
@@ -92,6 +123,14 @@ async def search(
     if filters.outcome:
         query = query.where(outcome == filters.outcome)
     return [Row(*row) for row in (await session.execute(query)).all()]
+
+
+def _first(*where: ColumnElement[bool]) -> Any:
+    return (
+        select(func.min(Touchpoint.created_at))
+        .where(Touchpoint.conversation_id == Conversation.id, *where)
+        .scalar_subquery()
+    )
 
 
 def _conditions(filters: Filters) -> list[ColumnElement[bool]]:
@@ -107,14 +146,21 @@ def _conditions(filters: Filters) -> list[ColumnElement[bool]]:
     if filters.rep:
         found.append(exists().where(Handoff.conversation_id == Conversation.id,
                                     Handoff.rep == filters.rep))  # fmt: skip
-    if filters.since:
-        found.append(Conversation.created_at >= _start_of(filters.since))
-    if filters.until:
-        found.append(Conversation.created_at < _start_of(filters.until + timedelta(days=1)))
+    found += created_between(Conversation.created_at, filters)
     if filters.q:
         words = f"%{_escape(filters.q.casefold())}%"
         said = func.lower(Touchpoint.text).like(words, escape=ESCAPE)
         found.append(exists().where(Touchpoint.conversation_id == Conversation.id, said))
+    return found
+
+
+def created_between(column: Any, filters: Filters) -> list[ColumnElement[bool]]:
+    """The date range, whole days in UTC, ``until`` included."""
+    found = []
+    if filters.since:
+        found.append(column >= _start_of(filters.since))
+    if filters.until:
+        found.append(column < _start_of(filters.until + timedelta(days=1)))
     return found
 
 

@@ -38,15 +38,20 @@ class RasaClient:
             await self._session.close()
 
     async def _post(
-        self, path: str, body: dict[str, Any], *, token_in_url: bool = False
+        self,
+        path: str,
+        body: dict[str, Any] | list[Any],
+        *,
+        token_in_url: bool = False,
+        method: str = "POST",
     ) -> dict[str, Any]:
         """Our journey channel takes the token as a header; Rasa's own HTTP API only
         from the URL (local, and Rasa keeps no access log)."""
         params = {"token": self.token} if token_in_url else {}
         headers = {"Authorization": f"Bearer {self.token}"}
         try:
-            async with self.session.post(
-                f"{self.base_url}{path}", json=body, params=params, headers=headers
+            async with self.session.request(
+                method, f"{self.base_url}{path}", json=body, params=params, headers=headers
             ) as response:
                 if response.status != 200:
                     detail = (await response.text())[:300]
@@ -73,6 +78,15 @@ class RasaClient:
         """Start the conversation afresh in Rasa (a restart event): no form left half-way."""
         await self._post(
             f"/conversations/{sender}/tracker/events", {"event": "restart"}, token_in_url=True
+        )
+
+    async def forget(self, sender: str) -> None:
+        """Erase the conversation from Rasa's tracker store: its events replaced by none.
+        (Rasa's HTTP API has no delete; with the in-memory and Redis tracker stores a
+        save replaces the tracker. An SQL tracker store appends, so it needs a DELETE
+        on its events table instead.)"""
+        await self._post(
+            f"/conversations/{sender}/tracker/events", [], token_in_url=True, method="PUT"
         )
 
     async def parse(self, text: str) -> dict[str, Any]:

@@ -162,9 +162,11 @@ class HandoffService:
             await records.replied(session, handoff, now)
             await session.commit()
             view = await cards.build(session, handoff, self.base_url, now)
-        if sent.status == "delivered":
-            return Said(sent.id, "delivered", view)
-        return Said(sent.id, await self._deliver(handoff.conversation_id, sent.id), view)
+        delivery: outbox.Delivery = "delivered"
+        if sent.status != "delivered":
+            delivery = await self._deliver(handoff.conversation_id, sent.id)
+        await self.desk.answered(view)
+        return Said(sent.id, delivery, view)
 
     async def release(self, handoff_id: int, by: str, rep_key: str | None = None) -> cards.Card:
         """Return to bot: the dialogue starts afresh, and the prospect rates the help."""
@@ -222,12 +224,15 @@ class HandoffService:
             handoff = await self._get(session, handoff_id)
             return await cards.build(session, handoff, self.base_url, self.clock.now())
 
-    async def listing(self, statuses: tuple[str, ...]) -> list[cards.Card]:
+    async def listing(
+        self, statuses: tuple[str, ...], *, newest_first: bool = False, limit: int | None = None
+    ) -> list[cards.Card]:
         """Oldest first: the one waiting longest is the one to take."""
         now = self.clock.now()
+        order = Handoff.created_at.desc() if newest_first else Handoff.created_at
         async with self.sessions() as session:
             found = await session.scalars(
-                select(Handoff).where(Handoff.status.in_(statuses)).order_by(Handoff.created_at)
+                select(Handoff).where(Handoff.status.in_(statuses)).order_by(order).limit(limit)
             )
             return [await cards.build(session, h, self.base_url, now) for h in found]
 

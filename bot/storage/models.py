@@ -158,6 +158,8 @@ class Booking(Base):
     ends_at: Mapped[datetime] = mapped_column()
     unit: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(12), default="confirmed")  # | cancelled
+    # Marked by the team once the time has passed: attended | no_show (None: not yet).
+    attendance: Mapped[str | None] = mapped_column(String(8))
     token: Mapped[str] = mapped_column(String(43), unique=True)  # for the .ics link
     language: Mapped[str] = mapped_column(String(8), default="en")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

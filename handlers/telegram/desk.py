@@ -62,6 +62,9 @@ class TelegramDesk:
         name = card["lead"]["name"] or f"#{card['lead']['id']}"
         await self._notice(card, self._say("reps.waiting", id=card["id"], age=minutes, name=name))
 
+    async def answered(self, card: Card) -> None:
+        """The group saw the rep's reply itself, or it came from the API or the console."""
+
     async def released(self, card: Card) -> None:
         await self._set_buttons(card["id"], None)
         await self._notice(card, self._say("reps.released", rep=card["rep"] or "?"))

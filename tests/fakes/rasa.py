@@ -70,6 +70,7 @@ class FakeRasa:
     intents: dict[str, str] = field(default_factory=dict)  # exact text -> intent
     calls: list[Call] = field(default_factory=list)
     resets: list[str] = field(default_factory=list)  # conversations restarted by the app
+    replaced: list[str] = field(default_factory=list)  # trackers replaced (erased) by the app
     during_turn: Callable[[Call], Awaitable[None]] | None = None
     url: str = ""
     _slots: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -83,6 +84,7 @@ class FakeRasa:
         app.router.add_post("/model/parse", self._parse)
         app.router.add_get("/status", self._status)
         app.router.add_post("/conversations/{sender}/tracker/events", self._events_api)
+        app.router.add_put("/conversations/{sender}/tracker/events", self._replace_events)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -161,6 +163,16 @@ class FakeRasa:
             self._events.pop(sender, None)
             self.resets.append(sender)
         return web.json_response({"sender_id": sender, "events": []})
+
+    async def _replace_events(self, request: web.Request) -> web.Response:
+        """Rasa's PUT: the tracker becomes the events given (none: forgotten)."""
+        if request.query.get("token") != self.token:
+            return web.json_response({"error": "unauthorized"}, status=401)
+        sender, body = request.match_info["sender"], await request.json()
+        self._slots.pop(sender, None)
+        self._events[sender] = list(body)
+        self.replaced.append(sender)
+        return web.json_response({"sender_id": sender, "events": body})
 
     async def _status(self, request: web.Request) -> web.Response:
         if request.query.get("token") != self.token:

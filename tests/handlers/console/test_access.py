@@ -1,7 +1,6 @@
 """The console's door: sign-in with argon2-checked passwords, encrypted cookie sessions,
 CSRF on every form, rate limits, roles per page and the audit log. The real app."""
 
-import re
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -11,38 +10,7 @@ from sqlalchemy import select
 from bot.staff import users
 from bot.storage.models import AuditEvent
 from handlers.context import CLOCK, SESSIONS
-from tests.conftest import RunningBot
-
-PASSWORD = "correct horse battery"
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-class Browser:
-    """A console visitor with its own cookies (for 127.0.0.1, hence ``unsafe``)."""
-
-    def __init__(self, bot: RunningBot, http: aiohttp.ClientSession) -> None:
-        self.bot, self.http = bot, http
-
-    async def get(self, path: str) -> tuple[int, str]:
-        async with self.http.get(f"{self.bot.url}{path}", allow_redirects=False) as response:
-            return response.status, await response.text()
-
-    async def csrf(self, path: str = "/console/login") -> str:
-        _, page = await self.get(path)
-        found = CSRF.search(page)
-        assert found, page
-        return found.group(1)
-
-    async def post(self, path: str, form: dict[str, str]) -> tuple[int, str, str]:
-        async with self.http.post(
-            f"{self.bot.url}{path}", data=form, allow_redirects=False
-        ) as response:
-            return response.status, response.headers.get("Location", ""), await response.text()
-
-    async def sign_in(self, name: str, password: str = PASSWORD, next_: str = "") -> int:
-        form = {"username": name, "password": password, "csrf": await self.csrf()}
-        path = f"/console/login?next={next_}" if next_ else "/console/login"
-        return (await self.post(path, form))[0]
+from tests.conftest import PASSWORD, RunningBot, Staff
 
 
 @pytest.fixture
@@ -56,9 +24,9 @@ async def team(fast_bot: RunningBot) -> RunningBot:
 
 
 @pytest.fixture
-async def browser(team: RunningBot) -> AsyncIterator[Browser]:
+async def browser(team: RunningBot) -> AsyncIterator[Staff]:
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        yield Browser(team, http)
+        yield Staff(team, http)
 
 
 async def audit(bot: RunningBot) -> list[tuple[str, str]]:
@@ -67,7 +35,7 @@ async def audit(bot: RunningBot) -> list[tuple[str, str]]:
         return [(e.actor, e.action) for e in events]
 
 
-async def test_the_console_sends_strangers_to_sign_in(browser: Browser) -> None:
+async def test_the_console_sends_strangers_to_sign_in(browser: Staff) -> None:
     status, _ = await browser.get("/console/users")
     assert status == 302
     async with browser.http.get(f"{browser.bot.url}/console/users") as response:
@@ -75,7 +43,7 @@ async def test_the_console_sends_strangers_to_sign_in(browser: Browser) -> None:
         assert 'name="password"' in await response.text()
 
 
-async def test_signing_in_opens_the_console_and_signing_out_closes_it(browser: Browser) -> None:
+async def test_signing_in_opens_the_console_and_signing_out_closes_it(browser: Staff) -> None:
     assert await browser.sign_in("rita", next_="/console/") == 303
     status, page = await browser.get("/console/")
     assert status == 200 and "rita (rep)" in page
@@ -87,21 +55,21 @@ async def test_signing_in_opens_the_console_and_signing_out_closes_it(browser: B
     assert await audit(browser.bot) == [("rita", "login"), ("rita", "logout")]
 
 
-async def test_a_wrong_password_is_refused_and_recorded(browser: Browser) -> None:
+async def test_a_wrong_password_is_refused_and_recorded(browser: Staff) -> None:
     assert await browser.sign_in("rita", "not her password") == 401
     assert await browser.sign_in("nobody", PASSWORD) == 401
     assert (await browser.get("/console/"))[0] == 302
     assert await audit(browser.bot) == [("rita", "login_failed"), ("nobody", "login_failed")]
 
 
-async def test_guessing_a_password_is_slowed_down(browser: Browser) -> None:
+async def test_guessing_a_password_is_slowed_down(browser: Staff) -> None:
     statuses = [await browser.sign_in("rita", f"guess number {n}") for n in range(6)]
     assert statuses == [401] * 5 + [429]
     assert await browser.sign_in("rita") == 429  # even the right one, for a minute
     assert await browser.sign_in("olga") == 303  # others are not locked out
 
 
-async def test_a_form_without_its_csrf_token_is_refused(browser: Browser) -> None:
+async def test_a_form_without_its_csrf_token_is_refused(browser: Staff) -> None:
     status, _, _ = await browser.post("/console/login", {"username": "ada", "password": PASSWORD})
     assert status == 403
     await browser.sign_in("ada")
@@ -112,13 +80,13 @@ async def test_a_form_without_its_csrf_token_is_refused(browser: Browser) -> Non
 
 
 @pytest.mark.parametrize(("name", "status"), [("rita", 403), ("olga", 403), ("ada", 200)])
-async def test_only_admins_manage_users(browser: Browser, name: str, status: int) -> None:
+async def test_only_admins_manage_users(browser: Staff, name: str, status: int) -> None:
     await browser.sign_in(name)
     assert (await browser.get("/console/users"))[0] == status
 
 
 async def test_an_admin_adds_and_removes_a_user_who_can_then_sign_in_or_not(
-    browser: Browser, team: RunningBot
+    browser: Staff, team: RunningBot
 ) -> None:
     await browser.sign_in("ada")
     csrf = await browser.csrf("/console/users")
@@ -129,7 +97,7 @@ async def test_an_admin_adds_and_removes_a_user_who_can_then_sign_in_or_not(
     assert status == 400 and "at least 10 characters" in page
 
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        noa = Browser(team, http)
+        noa = Staff(team, http)
         assert await noa.sign_in("noa", "another long one") == 303
         assert (await browser.post("/console/users/remove", {"username": "noa", "csrf": csrf}))[
             0
@@ -139,7 +107,7 @@ async def test_an_admin_adds_and_removes_a_user_who_can_then_sign_in_or_not(
     assert ("ada", "user_removed") in await audit(team)
 
 
-async def test_names_are_shown_as_text_and_pages_refuse_framing(browser: Browser) -> None:
+async def test_names_are_shown_as_text_and_pages_refuse_framing(browser: Staff) -> None:
     async with browser.bot.app[SESSIONS]() as session:
         now = browser.bot.app[CLOCK].now()
         await users.add(session, "<script>x</script>", "rep", PASSWORD, now)
@@ -152,7 +120,7 @@ async def test_names_are_shown_as_text_and_pages_refuse_framing(browser: Browser
     assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
 
 
-async def test_signing_in_goes_back_only_to_a_console_page(browser: Browser) -> None:
+async def test_signing_in_goes_back_only_to_a_console_page(browser: Staff) -> None:
     form = {"username": "rita", "password": PASSWORD, "csrf": await browser.csrf()}
     _, location, _ = await browser.post("/console/login?next=https://evil.example/", form)
     assert location == "/console/"

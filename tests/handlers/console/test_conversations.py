@@ -5,36 +5,28 @@ import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import aiohttp
 import pytest
 
 from bot.clock import ManualClock
-from bot.staff import users
-from handlers.context import CLOCK, SESSIONS
-from tests.conftest import RunningBot
-from tests.handlers.console.test_access import PASSWORD, Browser
+from handlers.context import CLOCK
+from tests.conftest import RunningBot, Staff, signed_in
 
 ROW = re.compile(r'<a href="/console/conversations/(\d+)">')
 
 
 @pytest.fixture
-async def rep(fast_bot: RunningBot) -> AsyncIterator[Browser]:
-    async with fast_bot.app[SESSIONS]() as session:
-        await users.add(session, "rita", "rep", PASSWORD, fast_bot.app[CLOCK].now())
-        await session.commit()
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        browser = Browser(fast_bot, http)
-        assert await browser.sign_in("rita") == 303
-        yield browser
+async def rep(fast_bot: RunningBot) -> AsyncIterator[Staff]:
+    async with signed_in(fast_bot, "rita", "rep") as staff:
+        yield staff
 
 
-async def listed(browser: Browser, query: str = "") -> list[int]:
+async def listed(browser: Staff, query: str = "") -> list[int]:
     status, page = await browser.get(f"/console/conversations{query}")
     assert status == 200, page
     return [int(n) for n in ROW.findall(page)]
 
 
-async def test_conversations_are_filtered_and_searched(rep: Browser, fast_bot: RunningBot) -> None:
+async def test_conversations_are_filtered_and_searched(rep: Staff, fast_bot: RunningBot) -> None:
     hebrew = await fast_bot.chat("visitor-hebrew-000001", "שלום, כמה עולה הקורולה?", "he")
     english = await fast_bot.chat("visitor-english-00001", "how much is it? 100% sure")
     person = await fast_bot.chat("visitor-person-000001", "can I talk to a human?")
@@ -63,7 +55,7 @@ async def test_conversations_are_filtered_and_searched(rep: Browser, fast_bot: R
 
 
 async def test_a_transcript_shows_every_message_as_text_in_its_direction(
-    rep: Browser, fast_bot: RunningBot
+    rep: Staff, fast_bot: RunningBot
 ) -> None:
     await fast_bot.chat("visitor-mixed-0000001", "שלום", "he")
     await fast_bot.chat("visitor-mixed-0000001", "مرحبا، كم السعر؟", "ar")
