@@ -326,6 +326,20 @@ async def signed_in(bot: RunningBot, name: str, role: str) -> AsyncIterator[Staf
         yield staff
 
 
+@pytest.fixture
+async def rita(fast_bot: RunningBot) -> AsyncIterator[Staff]:
+    """A rep signed in to the console of ``fast_bot``."""
+    async with signed_in(fast_bot, "rita", "rep") as staff:
+        yield staff
+
+
+@pytest.fixture
+async def olga(fast_bot: RunningBot) -> AsyncIterator[Staff]:
+    """Ops, signed in to the console of ``fast_bot``."""
+    async with signed_in(fast_bot, "olga", "ops") as staff:
+        yield staff
+
+
 async def serve(settings: Settings, clock: Clock | None = None) -> AsyncIterator[RunningBot]:
     app = create_app(settings, clock)
     runner = web.AppRunner(app)

@@ -36,13 +36,14 @@ async def phones(session: AsyncSession, lead: Lead) -> tuple[set[str], set[str]]
     given = await session.execute(
         select(Touchpoint.data).where(Touchpoint.lead_id == lead.id, Touchpoint.kind == "contact")
     )
-    every, verified = {lead.phone} - {None}, set()
+    every: set[str] = {lead.phone} if lead.phone else set()
+    verified: set[str] = set()
     for (data,) in given:
         if phone := data.get("phone"):
             every.add(phone)
             if data.get("how") == "shared":
                 verified.add(phone)
-    return {p for p in every if p}, verified
+    return every, verified
 
 
 async def matches(session: AsyncSession, lead: Lead) -> list[Match]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.booking import texts
@@ -225,16 +225,27 @@ class HandoffService:
             return await cards.build(session, handoff, self.base_url, self.clock.now())
 
     async def listing(
-        self, statuses: tuple[str, ...], *, newest_first: bool = False, limit: int | None = None
+        self,
+        statuses: tuple[str, ...],
+        *,
+        rep_key: str | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
     ) -> list[cards.Card]:
         """Oldest first: the one waiting longest is the one to take."""
         now = self.clock.now()
+        query = select(Handoff).where(Handoff.status.in_(statuses))
+        if rep_key is not None:
+            query = query.where(Handoff.rep_key == rep_key)
         order = Handoff.created_at.desc() if newest_first else Handoff.created_at
         async with self.sessions() as session:
-            found = await session.scalars(
-                select(Handoff).where(Handoff.status.in_(statuses)).order_by(order).limit(limit)
-            )
+            found = await session.scalars(query.order_by(order).limit(limit))
             return [await cards.build(session, h, self.base_url, now) for h in found]
+
+    async def count(self, statuses: tuple[str, ...]) -> int:
+        async with self.sessions() as session:
+            query = select(func.count()).select_from(Handoff).where(Handoff.status.in_(statuses))
+            return int(await session.scalar(query) or 0)
 
     async def transcript(self, handoff_id: int) -> list[dict[str, object]]:
         async with self.sessions() as session:

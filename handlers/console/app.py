@@ -1,16 +1,12 @@
 """The console, an aiohttp sub-app under ``/console`` with its own rules: encrypted
 sessions, CSRF on every form, a role per page (handlers.console.access)."""
 
-from pathlib import Path
-
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
 from bot.settings import Settings
 from handlers.console import access, conversations, funnel, inbox, leads, signin, staff
-
-STATIC = Path(__file__).parent / "static"
 
 
 def create_app(settings: Settings) -> web.Application:

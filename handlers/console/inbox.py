@@ -5,14 +5,16 @@ any handoff changes (server-sent events from bot.handoff.feed)."""
 import asyncio
 import json
 import uuid
+from collections.abc import Awaitable
 from typing import Any
 
 from aiohttp import web
 
 from bot.handoff.service import HandoffClosed, HandoffNotFound, TakenByOther
+from bot.staff import audit
 from handlers.console import access, downloads
 from handlers.console.page import render
-from handlers.context import HANDOFFS, INBOX
+from handlers.context import CLOCK, HANDOFFS, INBOX, SESSIONS
 
 routes = web.RouteTableDef()
 TABS = {"waiting": ("waiting",), "mine": ("claimed",), "all": ("waiting", "claimed", "closed",
@@ -37,8 +39,12 @@ async def inbox_page(request: web.Request) -> web.Response:
 async def inbox_download(request: web.Request) -> web.Response:
     format = downloads.format_of(request)
     cards = await request.config_dict[HANDOFFS].listing(TABS["all"], newest_first=True)
-    rows = [_row(card) for card in cards]
-    return downloads.table(rows, "handoffs", format)
+    async with request.config_dict[SESSIONS]() as session:
+        audit.record(session, request[access.USER].name, "list_exported",
+                     request.config_dict[CLOCK].now(), "handoffs", format=format,
+                     rows=len(cards))  # fmt: skip
+        await session.commit()
+    return downloads.table([_row(card) for card in cards], "handoffs", format)
 
 
 @routes.get("/handoffs/events")
@@ -50,14 +56,18 @@ async def events(request: web.Request) -> web.StreamResponse:
     with request.config_dict[INBOX].subscribe() as changes:
         try:
             await response.write(b"retry: 2000\n: listening\n\n")
-            while (change := await _next(changes)) is not None:
-                if change is False:
+            while True:
+                try:
+                    change = await asyncio.wait_for(changes.get(), KEEPALIVE_SECONDS)
+                except TimeoutError:
                     await response.write(b": still here\n\n")
                     continue
+                if change is None:  # the app is stopping
+                    break
                 data = json.dumps({"kind": change.kind, "id": change.card["id"],
                                    "status": change.card["status"]})  # fmt: skip
                 await response.write(f"event: handoff\ndata: {data}\n\n".encode())
-        except (ConnectionResetError, asyncio.CancelledError):
+        except ConnectionResetError:  # the page was closed
             pass
     return response
 
@@ -85,25 +95,24 @@ async def reply(request: web.Request) -> web.Response:
     if not text:
         return await _inbox(request, "Write something to send.", 400)
     name, key = _rep(request)
-    try:
-        await request.config_dict[HANDOFFS].say(
-            _id(request), name, key, text, key=f"console:{message_id[:64]}"
-        )
-    except HandoffNotFound as error:
-        raise web.HTTPNotFound(text=str(error)) from error
-    except TakenByOther as other:
-        return await _inbox(request, f"{other.rep} has it.", 409)
-    except HandoffClosed as error:
-        return await _inbox(request, str(error), 409)
-    raise _back(request, "mine")
+    handoffs = request.config_dict[HANDOFFS]
+    said = handoffs.say(_id(request), name, key, text, key=f"console:{message_id[:64]}")
+    return await _as_holder(request, said)
 
 
 @routes.post("/handoffs/{handoff_id:\\d+}/release")
 async def release(request: web.Request) -> web.Response:
     """Return to bot: Rasa starts afresh and the prospect is asked to rate the help."""
     name, key = _rep(request)
+    released = request.config_dict[HANDOFFS].release(_id(request), by=name, rep_key=key)
+    return await _as_holder(request, released)
+
+
+async def _as_holder(request: web.Request, action: Awaitable[object]) -> web.Response:
+    """What the rep holding a handoff does (answer, hand back); anyone else is told who
+    has it, and a closed one that it is closed."""
     try:
-        await request.config_dict[HANDOFFS].release(_id(request), by=name, rep_key=key)
+        await action
     except HandoffNotFound as error:
         raise web.HTTPNotFound(text=str(error)) from error
     except TakenByOther as other:
@@ -118,24 +127,15 @@ async def _inbox(
 ) -> web.Response:
     tab = request.query.get("tab", "waiting")
     tab = tab if tab in TABS else "waiting"
-    name, _ = _rep(request)
+    name, key = _rep(request)
     handoffs = request.config_dict[HANDOFFS]
-    cards = await handoffs.listing(TABS[tab], newest_first=tab == "all", limit=ALL_AT_MOST)
-    if tab == "mine":
-        cards = [card for card in cards if card["rep"] == name]
-    waiting = len(await handoffs.listing(TABS["waiting"])) if tab != "waiting" else len(cards)
+    cards = await handoffs.listing(TABS[tab], rep_key=key if tab == "mine" else None,
+                                   newest_first=tab == "all", limit=ALL_AT_MOST)  # fmt: skip
+    waiting = await handoffs.count(TABS["waiting"]) if tab != "waiting" else len(cards)
     template = "inbox_list.html" if request.query.get("part") == "list" else "inbox.html"
     context = {"cards": cards, "tab": tab, "tabs": list(TABS), "me": name, "notice": notice,
                "waiting": waiting, "message_id": uuid.uuid4().hex}  # fmt: skip
     return await render(request, template, context, status)
-
-
-async def _next(changes: "asyncio.Queue[Any]") -> Any:
-    """The next change, False after a quiet while (time for a keep-alive), None at the end."""
-    try:
-        return await asyncio.wait_for(changes.get(), KEEPALIVE_SECONDS)
-    except TimeoutError:
-        return False
 
 
 def _id(request: web.Request) -> int:

@@ -20,12 +20,6 @@ HANDOFF = re.compile(r'<article class="card" id="handoff-(\d+)" data-status="(\w
 
 
 @pytest.fixture
-async def rita(fast_bot: RunningBot) -> AsyncIterator[Staff]:
-    async with signed_in(fast_bot, "rita", "rep") as staff:
-        yield staff
-
-
-@pytest.fixture
 async def ron(fast_bot: RunningBot) -> AsyncIterator[Staff]:
     async with signed_in(fast_bot, "ron", "rep") as staff:
         yield staff

@@ -4,31 +4,17 @@ other lead on a verified phone only, marking who came, its export and its erasur
 
 import json
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from bot.conversation.messages import InboundMessage
 from bot.storage.models import AuditEvent, Booking, Lead
 from handlers.context import CLOCK, SERVICE, SESSIONS
-from tests.conftest import RunningBot, Staff, signed_in
+from tests.conftest import RunningBot, Staff
 from tests.fakes.rasa import FakeRasa
 
 PHONE = "+972525551234"
-
-
-@pytest.fixture
-async def rep(fast_bot: RunningBot) -> AsyncIterator[Staff]:
-    async with signed_in(fast_bot, "rita", "rep") as staff:
-        yield staff
-
-
-@pytest.fixture
-async def ops(fast_bot: RunningBot) -> AsyncIterator[Staff]:
-    async with signed_in(fast_bot, "olga", "ops") as staff:
-        yield staff
 
 
 async def on_telegram(
@@ -58,46 +44,46 @@ async def audit_of(bot: RunningBot) -> list[tuple[str, str, str | None]]:
 
 
 async def test_a_phone_shared_on_telegram_offers_to_merge_the_web_lead_that_typed_it(
-    rep: Staff, fast_bot: RunningBot
+    rita: Staff, fast_bot: RunningBot
 ) -> None:
     web = await typed_phone(fast_bot, "visitor-merge-00000001")
     telegram = await on_telegram(fast_bot, "5550001", "hello")
     await on_telegram(fast_bot, "5550001", PHONE, shared_phone=PHONE)
 
-    status, page = await rep.get(f"/console/leads/{telegram}")
+    status, page = await rita.get(f"/console/leads/{telegram}")
     assert status == 200
     assert f'<input type="hidden" name="other" value="{web}">' in page
     assert "shared it with the channel's own contact button" in page
-    status, place, _ = await rep.post(f"/console/leads/{telegram}/merge",
-                                      {"other": str(web), "csrf": await rep.csrf()})  # fmt: skip
+    status, place, _ = await rita.post(f"/console/leads/{telegram}/merge",
+                                      {"other": str(web), "csrf": await rita.csrf()})  # fmt: skip
     assert (status, place) == (303, f"/console/leads/{telegram}")
 
-    status, page = await rep.get(f"/console/leads/{telegram}")
+    status, page = await rita.get(f"/console/leads/{telegram}")
     timeline = page[page.index('id="timeline"') :]
     assert "how much is the corolla?" in timeline and "hello" in timeline  # both channels
     assert re.search(r"<td>api</td>.*<td>telegram</td>", timeline, re.S)
     assert "merged" in timeline and "Maya" in page
     assert "The same person?" not in page
-    assert (await rep.get(f"/console/leads/{web}"))[0] == 404
+    assert (await rita.get(f"/console/leads/{web}"))[0] == 404
     assert ("rita", "lead_merged", f"lead {telegram}") in await audit_of(fast_bot)
 
 
 async def test_two_typed_phones_are_never_offered_nor_merged(
-    rep: Staff, fast_bot: RunningBot
+    rita: Staff, fast_bot: RunningBot
 ) -> None:
     first = await typed_phone(fast_bot, "visitor-typed-00000001")
     second = await typed_phone(fast_bot, "visitor-typed-00000002")
-    status, page = await rep.get(f"/console/leads/{first}")
+    status, page = await rita.get(f"/console/leads/{first}")
     assert status == 200 and "The same person?" not in page
-    form = {"other": str(second), "csrf": await rep.csrf()}
-    assert (await rep.post(f"/console/leads/{first}/merge", form))[0] == 409
-    assert (await rep.get(f"/console/leads/{second}"))[0] == 200
+    form = {"other": str(second), "csrf": await rita.csrf()}
+    assert (await rita.post(f"/console/leads/{first}/merge", form))[0] == 409
+    assert (await rita.get(f"/console/leads/{second}"))[0] == 200
     form["other"] = "not a number"
-    assert (await rep.post(f"/console/leads/{first}/merge", form))[0] == 400
+    assert (await rita.post(f"/console/leads/{first}/merge", form))[0] == 400
 
 
 async def test_the_team_marks_whether_a_prospect_came_once_the_time_has_passed(
-    rep: Staff, fast_bot: RunningBot
+    rita: Staff, fast_bot: RunningBot
 ) -> None:
     said = await fast_bot.chat("visitor-booked-0000001", "hello")
     now = fast_bot.app[CLOCK].now()
@@ -108,12 +94,12 @@ async def test_the_team_marks_whether_a_prospect_came_once_the_time_has_passed(
         session.add(booking)
         await session.commit()
     path = f"/console/leads/{said['lead_id']}/bookings/{booking.id}/attendance"
-    form = {"attendance": "no_show", "csrf": await rep.csrf()}
-    assert (await rep.post(path, form))[0] == 409  # not yet
+    form = {"attendance": "no_show", "csrf": await rita.csrf()}
+    assert (await rita.post(path, form))[0] == 409  # not yet
     fast_bot.app[CLOCK].advance(timedelta(hours=3))  # type: ignore[attr-defined]
-    assert (await rep.post(path, form | {"attendance": "maybe"}))[0] == 400
-    assert (await rep.post(path, form))[0] == 303
-    _, page = await rep.get(f"/console/leads/{said['lead_id']}")
+    assert (await rita.post(path, form | {"attendance": "maybe"}))[0] == 400
+    assert (await rita.post(path, form))[0] == 303
+    _, page = await rita.get(f"/console/leads/{said['lead_id']}")
     assert "no-show" in page
     async with fast_bot.app[SESSIONS]() as session:
         found = await session.get(Booking, booking.id)
@@ -121,33 +107,33 @@ async def test_the_team_marks_whether_a_prospect_came_once_the_time_has_passed(
 
 
 async def test_ops_export_and_erase_a_lead_everywhere_and_reps_may_not(
-    rep: Staff, ops: Staff, fast_bot: RunningBot, fake_rasa: FakeRasa
+    rita: Staff, olga: Staff, fast_bot: RunningBot, fake_rasa: FakeRasa
 ) -> None:
     said = await fast_bot.chat("visitor-erase-00000001", "how much is it? my name is Dana")
     lead_id, conversation_id = said["lead_id"], said["conversation_id"]
-    assert (await rep.get(f"/console/leads/{lead_id}/export"))[0] == 403
-    form = {"confirm": str(lead_id), "csrf": await rep.csrf()}
-    assert (await rep.post(f"/console/leads/{lead_id}/erase", form))[0] == 403
-    _, page = await rep.get(f"/console/leads/{lead_id}")
+    assert (await rita.get(f"/console/leads/{lead_id}/export"))[0] == 403
+    form = {"confirm": str(lead_id), "csrf": await rita.csrf()}
+    assert (await rita.post(f"/console/leads/{lead_id}/erase", form))[0] == 403
+    _, page = await rita.get(f"/console/leads/{lead_id}")
     assert 'id="erase"' not in page
 
-    async with ops.http.get(f"{fast_bot.url}/console/leads/{lead_id}/export") as response:
+    async with olga.http.get(f"{fast_bot.url}/console/leads/{lead_id}/export") as response:
         assert response.status == 200
         assert "attachment" in response.headers["Content-Disposition"]
         exported = json.loads(await response.text())
     assert "how much is it? my name is Dana" in [t["text"] for t in exported["lead"]["touchpoints"]]
 
-    form = {"confirm": "1234567", "csrf": await ops.csrf()}  # not this lead's number
-    assert (await ops.post(f"/console/leads/{lead_id}/erase", form))[0] == 400  # not confirmed
+    form = {"confirm": "1234567", "csrf": await olga.csrf()}  # not this lead's number
+    assert (await olga.post(f"/console/leads/{lead_id}/erase", form))[0] == 400  # not confirmed
     form["confirm"] = str(lead_id)
-    status, place, _ = await ops.post(f"/console/leads/{lead_id}/erase", form)
+    status, place, _ = await olga.post(f"/console/leads/{lead_id}/erase", form)
     assert (status, place) == (303, f"/console/conversations?erased={lead_id}")
     assert str(conversation_id) in fake_rasa.replaced  # Rasa's tracker too
-    assert (await ops.get(f"/console/leads/{lead_id}"))[0] == 404
+    assert (await olga.get(f"/console/leads/{lead_id}"))[0] == 404
     assert (await fast_bot.ops("GET", f"/leads/{lead_id}"))[0] == 404
     async with fast_bot.app[SESSIONS]() as session:
         assert await session.get(Lead, lead_id) is None
-    _, page = await ops.get(f"/console/conversations?erased={lead_id}")
+    _, page = await olga.get(f"/console/conversations?erased={lead_id}")
     assert f"Lead {lead_id} was erased everywhere" in page
     assert [a for a in await audit_of(fast_bot) if a[1] != "logout"] == [
         ("olga", "lead_exported", f"lead {lead_id}"), ("olga", "lead_erased", f"lead {lead_id}"),
