@@ -26,14 +26,21 @@ class RasaClient:
         self.token = token
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     @property
     def session(self) -> aiohttp.ClientSession:
+        """Made on first use (inside the running loop). After ``close`` a late caller
+        (a turn still finishing during shutdown) gets RasaUnavailable, not a new session
+        that nobody would ever close."""
+        if self._closed:
+            raise RasaUnavailable("the Rasa client is closed: the app is shutting down")
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=self.timeout)
         return self._session
 
     async def close(self) -> None:
+        self._closed = True
         if self._session is not None:
             await self._session.close()
 

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from bot.settings import Settings
 from handlers.telegram import prospects, reps, unsupported
-from handlers.telegram.middlewares import OneChatAtATime
+from handlers.telegram.middlewares import InFlight, OneChatAtATime
 from handlers.telegram.retry import RetryAfter
 
 log = structlog.get_logger(__name__)
@@ -46,6 +46,8 @@ def create_dispatcher(reps_chat_id: int | None = None) -> Dispatcher:
     """Handlers get ``turns`` (and, for the reps' group, ``handoffs`` and ``desk``) by
     name, set on the dispatcher once the services exist (bot/__main__.py)."""
     dispatcher = Dispatcher(name="journey-bot")
+    dispatcher["in_flight"] = in_flight = InFlight()
+    dispatcher.update.outer_middleware(in_flight)
     dispatcher.update.outer_middleware(OneChatAtATime())
     dispatcher.include_routers(
         prospects.create_router(),
@@ -100,12 +102,20 @@ async def connect(settings: Settings, bot: Bot, dispatcher: Dispatcher) -> None:
     await dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
 
 
-async def disconnect(dispatcher: Dispatcher, running: asyncio.Task[None]) -> None:
+async def disconnect(
+    dispatcher: Dispatcher, running: asyncio.Task[None], grace_seconds: float = 30.0
+) -> None:
     """Stop the way aiogram expects: cancelling start_polling's task would leave its
-    inner polling task running. Before polling has started, cancelling is fine."""
+    inner polling task running. Before polling has started, cancelling is fine. Then
+    the updates still being handled finish (their answers go out) before the caller
+    closes the bot's session."""
     try:
         await dispatcher.stop_polling()
     except RuntimeError:  # "Polling is not started": still connecting, or webhook mode
         running.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await running
+    in_flight: InFlight = dispatcher["in_flight"]
+    unfinished = await in_flight.finished(within=grace_seconds)
+    if unfinished:
+        log.warning("telegram.updates_unfinished_at_shutdown", count=unfinished)

@@ -14,6 +14,7 @@ import pytest
 from aiogram.types import Update
 from sqlalchemy import select
 
+from bot.clock import ManualClock
 from bot.content.catalog import Catalog
 from bot.conversation.messages import Button, OutboundMessage
 from bot.crm import leads, touchpoints
@@ -24,6 +25,7 @@ from tests.conftest import (
     PostgresServer,
     RunningBot,
     free_port,
+    monday_morning,
     on_fake,
     serve,
     serve_with,
@@ -504,3 +506,26 @@ async def test_a_telegram_chat_with_the_fake_rasa_gets_words_buttons_and_stage(
         await asyncio.sleep(0.1)
     else:
         raise AssertionError("the replies were not marked delivered")
+
+
+async def test_a_turn_still_running_at_shutdown_is_answered_before_the_bot_stops(
+    tmp_path: Path, fake_rasa: FakeRasa, bot_api: FakeBotAPI
+) -> None:
+    """aiogram's stop_polling does not wait for the updates it is handling: the turn
+    must finish on the bot's own session and Rasa's, not on ones closed under it."""
+    fake_rasa.delay = 1.5
+    settings = on_fake(fake_rasa, tmp_path, followup_interval_seconds=3600, **telegram_of(bot_api))
+    async for app in serve(settings, ManualClock(monday_morning())):
+        rasa_calls = len(fake_rasa.calls)
+        bot_api.push_update(bot_api.message_update(141, "how much is it?"))
+        for _ in range(100):
+            if len(fake_rasa.calls) > rasa_calls:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the turn never reached Rasa")
+        sorry = said(app, "rasa_unavailable")
+    # the app has stopped, with the turn in the middle of its Rasa call when it began to
+    [answer] = bot_api.sent(chat_id=141)
+    assert "₪" in answer.params["text"]
+    assert answer.params["text"] != sorry
