@@ -25,6 +25,14 @@ def _lead_id(request: web.Request) -> int:
 
 @routes.get("/leads/{lead_id:\\d+}", name="lead")
 async def lead_page(request: web.Request) -> web.Response:
+    return await _lead_page(request)
+
+
+async def _lead_page(
+    request: web.Request, error: str | None = None, status: int = 200
+) -> web.Response:
+    """The page; a form that could not be done comes back to it with why, in place, so
+    the rep sees the lead and not a bare error page."""
     now = request.config_dict[CLOCK].now()
     async with request.config_dict[SESSIONS]() as session:
         lead = await _lead_or_404(session, _lead_id(request))
@@ -42,8 +50,9 @@ async def lead_page(request: web.Request) -> web.Response:
                 select(Handoff).where(Handoff.lead_id == lead.id).order_by(Handoff.created_at))),
             "matches": await merge.matches(session, lead),
             "now": now,
+            "error": error,
         }  # fmt: skip
-    return await render(request, "lead.html", context)
+    return await render(request, "lead.html", context, status)
 
 
 @routes.post("/leads/{lead_id:\\d+}/merge")
@@ -58,11 +67,13 @@ async def merge_leads(request: web.Request) -> web.Response:
         try:
             phone = await merge.merge(session, keep, other, actor, now)
         except merge.NotTheSamePerson as error:
-            raise web.HTTPConflict(text=str(error)) from error
-        audit.record(session, actor, "lead_merged", now, f"lead {keep.id}",
-                     merged=other_id, phone=phone)  # fmt: skip
-        await session.commit()
-    raise back_to(request, "lead", lead_id=str(keep.id))
+            refused = str(error)
+        else:
+            audit.record(session, actor, "lead_merged", now, f"lead {keep.id}",
+                         merged=other_id, phone=phone)  # fmt: skip
+            await session.commit()
+            raise back_to(request, "lead", lead_id=str(keep.id))
+    return await _lead_page(request, refused, 409)  # its session closed: SQLite has one writer
 
 
 @routes.post("/leads/{lead_id:\\d+}/bookings/{booking_id:\\d+}/attendance")
@@ -78,11 +89,13 @@ async def attendance(request: web.Request) -> web.Response:
         try:
             bookings.mark_attendance(session, lead, booking, came, actor, at=now)
         except ValueError as error:
-            raise web.HTTPBadRequest(text=str(error)) from error
+            refused, status = str(error), 400
         except bookings.NotYet as error:
-            raise web.HTTPConflict(text=str(error)) from error
-        await session.commit()
-    raise back_to(request, "lead", lead_id=str(lead.id))
+            refused, status = str(error), 409
+        else:
+            await session.commit()
+            raise back_to(request, "lead", lead_id=str(lead.id))
+    return await _lead_page(request, refused, status)
 
 
 @routes.get("/leads/{lead_id:\\d+}/export", name="lead_export")
@@ -108,16 +121,15 @@ async def erase(request: web.Request) -> web.Response:
     number typed again, so no click erases by accident."""
     lead_id = _lead_id(request)
     if str((await request.post()).get("confirm", "")).strip() != str(lead_id):
-        raise web.HTTPBadRequest(text="type the lead's number to confirm the erasure")
+        return await _lead_page(request, "Type the lead's number to confirm the erasure.", 400)
     now, actor = request.config_dict[CLOCK].now(), request[access.USER].name
     try:
         found = await privacy.forget(
             request.config_dict[SESSIONS], request.config_dict[RASA], lead_id, actor, now
         )
-    except RasaUnavailable as error:
-        raise web.HTTPServiceUnavailable(
-            text="the dialogue server did not answer: nothing was erased, try again"
-        ) from error
+    except RasaUnavailable:
+        text = "The dialogue server did not answer: nothing was erased. Try again."
+        return await _lead_page(request, text, 503)
     if not found:
         raise web.HTTPNotFound(text=f"no lead {lead_id}")
     raise web.HTTPSeeOther(

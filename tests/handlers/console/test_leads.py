@@ -76,7 +76,9 @@ async def test_two_typed_phones_are_never_offered_nor_merged(
     status, page = await rita.get(f"/console/leads/{first}")
     assert status == 200 and "The same person?" not in page
     form = {"other": str(second), "csrf": await rita.csrf()}
-    assert (await rita.post(f"/console/leads/{first}/merge", form))[0] == 409
+    status, _, page = await rita.post(f"/console/leads/{first}/merge", form)
+    assert status == 409  # the lead again, with why in place of a bare error page
+    assert 'role="alert"' in page and 'id="timeline"' in page
     assert (await rita.get(f"/console/leads/{second}"))[0] == 200
     form["other"] = "not a number"
     assert (await rita.post(f"/console/leads/{first}/merge", form))[0] == 400
@@ -124,7 +126,9 @@ async def test_ops_export_and_erase_a_lead_everywhere_and_reps_may_not(
     assert "how much is it? my name is Dana" in [t["text"] for t in exported["lead"]["touchpoints"]]
 
     form = {"confirm": "1234567", "csrf": await olga.csrf()}  # not this lead's number
-    assert (await olga.post(f"/console/leads/{lead_id}/erase", form))[0] == 400  # not confirmed
+    status, _, page = await olga.post(f"/console/leads/{lead_id}/erase", form)
+    assert status == 400  # not confirmed
+    assert "Type the lead&#39;s number to confirm the erasure." in page
     form["confirm"] = str(lead_id)
     status, place, _ = await olga.post(f"/console/leads/{lead_id}/erase", form)
     assert (status, place) == (303, f"/console/conversations?erased={lead_id}")
