@@ -10,6 +10,7 @@ that policy is ``choose``.
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
 SUPPORTED_LANGUAGES = ("en", "he", "ar", "fa", "ro")
+RIGHT_TO_LEFT = frozenset({"he", "ar", "fa"})
 LINGUA = {
     Language.ENGLISH: "en",
     Language.HEBREW: "he",

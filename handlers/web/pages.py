@@ -8,7 +8,7 @@ from aiohttp import web
 
 from bot.booking import bookings, texts
 from bot.booking.calendar import invite
-from bot.conversation.language import normalise
+from bot.conversation.language import RIGHT_TO_LEFT, normalise
 from bot.conversation.wording import Wording
 from handlers.context import CATALOG, CLOCK, SESSIONS, SETTINGS
 
@@ -16,7 +16,6 @@ routes = web.RouteTableDef()
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 WIDGET_TEXTS = ("open", "title", "placeholder", "send", "close", "assistant", "with_rep",
                 "reconnecting", "typing")  # fmt: skip
-RIGHT_TO_LEFT = frozenset({"he", "ar", "fa"})
 NEW = "awareness"  # the stage of a visitor the widget greets
 
 

@@ -179,3 +179,36 @@ async def test_ops_erase_a_lead_from_the_console_and_rasa_forgets_it_too(
         await expect(page.locator("body")).to_contain_text(f"Lead {lead_id} was erased")
     assert not [e for e in await tracker_events(team, conversation_id) if e["event"] == "user"]
     assert (await team.ops("GET", f"/leads/{lead_id}"))[0] == 404
+
+
+async def test_ops_filter_and_search_the_conversations_and_download_what_they_see(
+    team: RunningBot, browser: Browser
+) -> None:
+    source = "work-filters"
+    hebrew = await team.chat("work-visitor-filter-he", "כמה עולה הקורולה?", "he", source)
+    english = await team.chat("work-visitor-filter-en", "a zebra corolla?", "en", source)
+    await team.chat("work-visitor-filter-ar", "مرحبا", "ar", source)
+    rows = "#conversations tbody tr"
+    async with console(browser, team, "work-ops-olga") as page:
+        await page.goto(f"{team.url}/console/conversations")
+        await page.fill("#filters input[name=source]", source)
+        await page.click("#filters button[type=submit]")
+        await expect(page.locator(rows)).to_have_count(3)
+
+        await page.select_option("#filters select[name=language]", "he")
+        await page.click("#filters button[type=submit]")
+        assert "language=he" in page.url and f"source={source}" in page.url  # a link to share
+        await expect(page.locator(rows)).to_have_count(1)
+        await expect(page.locator(rows)).to_contain_text(str(hebrew["conversation_id"]))
+
+        await page.select_option("#filters select[name=language]", "")
+        await page.fill("#filters input[name=q]", "ZeBrA")  # any case
+        await page.click("#filters button[type=submit]")
+        await expect(page.locator(rows)).to_have_count(1)
+        await expect(page.locator(rows).first).to_contain_text(str(english["conversation_id"]))
+
+        async with page.expect_download() as waiting:
+            await page.click("#download-csv")
+        text = (await (await waiting.value).path()).read_text(encoding="utf-8-sig")
+    [row] = list(csv.DictReader(io.StringIO(text, newline="")))  # the filters came along
+    assert int(row["conversation_id"]) == english["conversation_id"]

@@ -58,6 +58,9 @@ async def test_a_transcript_shows_every_message_as_text_in_its_direction(
     assert status == 200
     assert '<td class="message" dir="auto">שלום</td>' in page
     assert '<td class="message" dir="auto">مرحبا، كم السعر؟</td>' in page
+    # the bot's Arabic answer is right to left whatever its first letters (a name, "₪")
+    answers = re.findall(r'<td class="message" dir="(\w+)">[^<]*</td>\s*<td>(\w+)</td>', page)
+    assert ("rtl", "ar") in answers and ("rtl", "en") not in answers
     assert "<script>alert(1)</script>" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;" in page
     assert "greet (1.00)" in page  # how the bot understood it
