@@ -27,14 +27,16 @@ What is real and what is not:
   src_<code>``, buttons, shared contacts and the .ics document take the real path, but
   no bot token is needed and nothing reaches Telegram. Their chat ids are made up.
 * Reps work the inbox through the ops API (claim, answer, hand back) with a random
-  token of this run; purchases are marked with ``POST /api/v1/leads/{id}/purchase``.
+  token of this run, each step at its own time between the sessions; after a test
+  drive they mark whether the prospect came (``POST /api/v1/bookings/{id}/attendance``)
+  and purchases (``POST /api/v1/leads/{id}/purchase``).
 * Time: the app runs on the demo's clock (``TravelClock``), four weeks in the past at
   first, a minute of it per real second, jumping forward between sessions of prospects
   (prospects of one session talk at the same time, ``--concurrency`` of them at most).
   So bookings are "tomorrow" for each prospect, the follow-up runner sends reminders,
   nudges and NPS questions when they fall due, and the prospects who come back later
-  answer them. The clock never passes the real "now"; bookings of the last days are
-  still ahead when the demo ends, and ``make run`` sends their follow-ups (to the web
+  answer them. The clock never passes the real "now"; a booking still ahead when the
+  demo ends gets its follow-ups from ``make run`` (to the web
   chat's outbox; on Telegram, with a real token, they fail: the chats do not exist).
 
 A database that already has leads is refused unless ``--force`` (or ``DEMO_FORCE=1``):
@@ -560,6 +562,17 @@ class Records:
         async with self.engine.connect() as connection:
             return await connection.scalar(query)
 
+    async def latest_booking(self, lead_id: int) -> int | None:
+        """The lead's latest confirmed booking, the one a rep marks as attended or not."""
+        query = (
+            select(Booking.id)
+            .where(Booking.lead_id == lead_id, Booking.status == "confirmed")
+            .order_by(Booking.starts_at.desc())
+            .limit(1)
+        )
+        async with self.engine.connect() as connection:
+            return await connection.scalar(query)
+
     async def booking_ends(self, lead_id: int) -> datetime | None:
         """When the lead's latest confirmed test drive ends (the NPS question follows)."""
         query = select(func.max(Booking.ends_at)).where(
@@ -623,6 +636,7 @@ class Tally:
     relayed: int = 0  # no answer from the bot: a rep has the conversation
     failed: int = 0
     claims: int = 0
+    attendance: Counter[str] = field(default_factory=Counter)  # attended / no_show marked
     rep_messages: int = 0
     releases: int = 0
     purchases: int = 0
@@ -810,16 +824,37 @@ class Desk:
         release = claim + timedelta(minutes=rng.randint(10, 180)) if rng.random() < 0.6 else None
         return HandoffPlan(claim, rng.random() < 0.9, release)
 
-    async def work(self) -> None:
-        listing = await self.ops.call("GET", "/handoffs?status=open") or {"handoffs": []}
-        now = self.clock.now()
-        for card in listing["handoffs"]:
-            plan = self.plans.setdefault(card["id"], self.draw())
-            age = now - datetime.fromisoformat(card["created_at"])
-            if card["status"] == "waiting" and plan.claim_after and age >= plan.claim_after:
-                await self.take(card, plan)
-            elif card["status"] == "claimed" and plan.release_after and age >= plan.release_after:
+    async def work(self, until: datetime, meanwhile: Callable[[], Awaitable[None]]) -> None:
+        """The reps' work up to ``until``, each step at its own time: a handoff is taken
+        twenty minutes after it came, not when the next prospects happen to chat (the
+        funnel's speed to lead is then the reps', not the demo's). ``meanwhile`` runs at
+        each step's time first: what the app does on its own by then (a handoff's timers)."""
+        done: set[tuple[int, str]] = set()  # a refused step is not tried again and again
+        while True:
+            listing = await self.ops.call("GET", "/handoffs?status=open") or {"handoffs": []}
+            due = [(at, card) for card in listing["handoffs"]
+                   if (card["id"], card["status"]) not in done
+                   and (at := self.due(card)) is not None and at <= until]  # fmt: skip
+            if not due:
+                return
+            at, card = min(due, key=lambda pair: pair[0])
+            self.clock.jump(at)
+            await meanwhile()
+            done.add((card["id"], card["status"]))
+            if card["status"] == "waiting":
+                await self.take(card, self.plans[card["id"]])
+            else:
                 await self.release(card)
+
+    def due(self, card: dict[str, Any]) -> datetime | None:
+        """When the reps' next step on this handoff comes, if they take one."""
+        plan = self.plans.setdefault(card["id"], self.draw())
+        opened = datetime.fromisoformat(card["created_at"])
+        if card["status"] == "waiting" and plan.claim_after:
+            return opened + plan.claim_after
+        if card["status"] == "claimed" and plan.release_after:
+            return opened + plan.release_after
+        return None
 
     async def release(self, card: dict[str, Any]) -> None:
         body = {"rep": card["rep"]}
@@ -903,8 +938,7 @@ class Simulation:
         try:
             while self.queue:
                 session = self.next_session()
-                self.target.clock.jump(session[0].at)
-                await self.between(desk)
+                await self.between(desk, session[0].at)
                 talks = [self.visit(http, ops, v, n * STAGGER_SECONDS)
                          for n, v in enumerate(session)]  # fmt: skip
                 await asyncio.gather(*talks)
@@ -920,12 +954,18 @@ class Simulation:
             session.append(heapq.heappop(self.queue))
         return session
 
-    async def between(self, desk: Desk) -> None:
-        """What happens while nobody chats: due follow-ups go out, the reps work."""
+    async def between(self, desk: Desk, until: datetime) -> None:
+        """What happens while nobody chats, in time order, up to the next session: the
+        reps' steps, each at its time, and the follow-ups due (reminders, NPS, nudges,
+        a handoff's timers)."""
+        await desk.work(until, self.follow_ups)
+        self.target.clock.jump(until)
+        await self.follow_ups()
+
+    async def follow_ups(self) -> None:
         runner = self.target.app[FOLLOWUPS]
         while await runner.run_due():
             pass
-        await desk.work()
 
     async def visit(self, http: aiohttp.ClientSession, ops: OpsClient, visit: Visit,
                     delay: float) -> None:  # fmt: skip
@@ -937,8 +977,10 @@ class Simulation:
         rng = random.Random(f"{self.seed}:{prospect.number}:{visit.kind}")  # noqa: S311
         talk = Talk(prospect, channel, self.book, self.target.catalog, rng, self.tally)
         try:
-            if visit.kind == "booked" and prospect.buys and prospect.lead_id is not None:
-                await self.purchase(ops, prospect.lead_id)
+            if visit.kind == "booked" and prospect.lead_id is not None:
+                came = await self.attendance(ops, prospect.lead_id, rng)
+                if came and prospect.buys:
+                    await self.purchase(ops, prospect.lead_id)
             await self.talk(talk, visit.kind)
         except (TurnFailed, aiohttp.ClientError, TimeoutError) as error:
             self.tally.errors[type(error).__name__ + ": " + str(error)[:80]] += 1
@@ -947,6 +989,18 @@ class Simulation:
         await self.next_visit(talk, visit, channel)
         self.tally.visits += 1
         self.progress(self.tally, self.target.clock.now())
+
+    async def attendance(self, ops: OpsClient, lead_id: int, rng: random.Random) -> bool:
+        """A rep marks whether the prospect came to the test drive: most did, some are
+        no-shows (the funnel's no-show rate), and now and then nobody marks it."""
+        booking = await self.records.latest_booking(lead_id)
+        draw = rng.random()
+        if booking is None or draw >= 0.9:
+            return booking is not None
+        came = "attended" if draw < 0.78 else "no_show"
+        if await ops.call("POST", f"/bookings/{booking}/attendance", {"attendance": came}):
+            self.tally.attendance[came] += 1
+        return came == "attended"
 
     async def purchase(self, ops: OpsClient, lead_id: int) -> None:
         """A rep marks that the test driver bought the car (before they answer the NPS)."""
@@ -1183,7 +1237,8 @@ def report(outcome: Outcome, settings: Settings, options: Options) -> str:
         f"  sent:     {options.prospects} prospects, {t.visits} visits, {t.turns} messages; "
         f"{t.answered} answered, {t.relayed} to a rep, {t.failed} failed",
         f"  reps:     {t.claims} handoffs taken, {t.rep_messages} messages, "
-        f"{t.releases} handed back; {t.purchases} purchases marked",
+        f"{t.releases} handed back; {t.purchases} purchases marked; "
+        f"{t.attendance['attended']} came, {t.attendance['no_show']} no-shows marked",
         f"the database ({shown(settings.database_url)}) now has {s.leads} leads, "
         f"{s.touchpoints} touchpoints:",
         f"  stage:    {listed(s.stages, STAGES)}",

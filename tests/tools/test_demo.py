@@ -3,7 +3,8 @@
 The fast tests check what the demo is made of: sentences in every language for every
 move, none of them copied from the model's training or held-out data, valid phone
 numbers, a plan with every journey, both channels and every language, a clock that
-only moves forward. The integration test runs the real thing small: 10 prospects
+only moves forward, reps who take each handoff at its own time (on the real app and
+the fake Rasa). The integration test runs the real thing small: 10 prospects
 against the real app and its real Rasa server, on a fresh database.
 """
 
@@ -24,7 +25,9 @@ from bot.settings import PROJECT_DIR
 from bot.staff import users
 from bot.storage.engine import create_engine, migrate, session_factory
 from bot.storage.models import Booking, Conversation, Handoff, Lead, StaffUser
-from tests.conftest import make_settings
+from handlers.context import SESSIONS
+from tests.conftest import OPS_TOKEN, make_settings, on_fake, serve_with
+from tests.fakes.rasa import FakeRasa
 from tools import demo
 
 DEALER = load_profile("car_dealer")
@@ -210,3 +213,36 @@ async def test_a_small_demo_fills_a_fresh_database_through_the_real_chat(tmp_pat
         assert await users.authenticate(session, "demo", password) is not None
     await engine.dispose()
     assert outcome.summary.leads == 10 and outcome.password is None  # it was given
+
+
+async def test_the_demos_reps_take_and_hand_back_each_handoff_at_its_own_time(
+    tmp_path: Path, fake_rasa: FakeRasa
+) -> None:
+    """Not at the next session of chats: the funnel's speed to lead is the reps'."""
+    start = datetime.now(UTC) - timedelta(days=3)
+    clock = demo.TravelClock(start, speed=1.0)
+    ran: list[datetime] = []  # when the app's own work ran, once before each step
+
+    async def meanwhile() -> None:
+        ran.append(clock.now())
+
+    async for running in serve_with(fake_rasa, on_fake(fake_rasa, tmp_path), clock):
+        said = await running.chat("demo-visitor-desk-01", "can I talk to a human?")
+        ops = demo.OpsClient(running.http, running.url, OPS_TOKEN)
+        desk = demo.Desk(ops, demo.Phrasebook.load(), clock, random.Random(1), demo.Tally())
+        async with running.app[SESSIONS]() as session:
+            [handoff] = await session.scalars(
+                select(Handoff).where(Handoff.conversation_id == said["conversation_id"])
+            )
+        desk.plans[handoff.id] = demo.HandoffPlan(
+            timedelta(minutes=20), answers=True, release_after=timedelta(minutes=50)
+        )
+        await desk.work(start + timedelta(hours=6), meanwhile)
+        async with running.app[SESSIONS]() as session:
+            done = await session.get(Handoff, handoff.id)
+            assert done is not None and done.claimed_at and done.closed_at
+            taken, closed = done.claimed_at - done.created_at, done.closed_at - done.created_at
+    assert timedelta(minutes=20) <= taken < timedelta(minutes=21)
+    assert timedelta(minutes=50) <= closed < timedelta(minutes=51)
+    assert len(ran) == 2 and clock.now() < start + timedelta(hours=1)  # not the 6 hours
+    assert desk.tally.claims == 1 and desk.tally.rep_messages == 2 and desk.tally.releases == 1
