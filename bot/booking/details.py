@@ -20,7 +20,7 @@ from typing import Any
 import phonenumbers
 
 from bot.booking.dates import parse_when, plain, time_of_day
-from bot.content.profile import Branch, Product, Profile
+from bot.content.profile import Branch, Kind, Product, Profile
 from bot.crm import contacts
 
 EMAIL_IN_TEXT = re.compile(r"[^@\s,;:<>()]+@[^@\s,;:<>()]+\.[A-Za-z]{2,}")
@@ -76,6 +76,9 @@ def read(
     details = Details()
     by_kind = {e.get("entity"): str(e.get("value")) for e in entities if e.get("value")}
     details.product = profile.find_product(by_kind.get("product")) or _named(profile.products, text)
+    kind = kind_named(profile, text) if details.product is None else None
+    if kind is not None and len(kind.products) == 1:  # "test drive the electric one": ID.4
+        details.product = profile.find_product(kind.products[0])
     details.branch = profile.find_branch(by_kind.get("branch")) or _named(profile.branches, text)
     rest = _read_contacts(details, text, by_kind, language)
     if details.branch is not None:
@@ -84,6 +87,21 @@ def read(
     details.name = contacts.name(by_kind["name"]) if "name" in by_kind else None
     details.name = details.name or _name_in(rest) or (_bare_name(rest) if asked == "name" else None)
     return details
+
+
+def kind_named(profile: Profile, text: str) -> Kind | None:
+    """The kind of product the text asks for ("the hybrid"), the earliest mention winning;
+    an alias of four letters or more may be the start of a longer, inflected word."""
+    folded = plain(text)
+    found: list[tuple[int, Kind]] = []
+    for kind in profile.kinds:
+        for name in kind.names():
+            ending = r"\w*" if len(name) >= 4 else ""
+            match = re.search(rf"(?<!\w){PREFIXES}{re.escape(plain(name))}{ending}(?!\w)", folded)
+            if match:
+                found.append((match.start(), kind))
+                break
+    return min(found, key=lambda pair: pair[0])[1] if found else None
 
 
 def _named(items: list[Product] | list[Branch], text: str) -> Any:

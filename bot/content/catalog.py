@@ -61,13 +61,19 @@ class Facts(dict[str, Any]):
     """Placeholder values, computed from the profile only when a text asks for them.
 
     ``product`` may be given (the product the prospect named); otherwise the
-    profile's featured product stands in.
+    profile's featured product stands in. ``kind_products`` (ids) narrows the price
+    list, the comparison and the lowest price to the kind the prospect asked for.
     """
 
     def __init__(self, catalog: Catalog, language: str, params: dict[str, Any]) -> None:
         super().__init__(params)
         self.catalog, self.language, self.profile = catalog, language, catalog.profile
-        self.product: Product = self.profile.product(params.get("product"))
+        narrowed = set(self.pop("kind_products", None) or ())
+        self.products = [p for p in self.profile.products if p.id in narrowed] or list(
+            self.profile.products
+        )
+        named = params.get("product") or (self.products[0].id if narrowed else None)
+        self.product: Product = self.profile.product(named)
         self["product"] = self.product.name
 
     def __missing__(self, name: str) -> str:
@@ -89,7 +95,7 @@ class Facts(dict[str, Any]):
         return self.profile.price(self.product.price)
 
     def fact_from_price(self) -> str:
-        return self.profile.price(min(p.price for p in self.profile.products))
+        return self.profile.price(min(p.price for p in self.products))
 
     def fact_products(self) -> str:
         return ", ".join(p.name for p in self.profile.products)
@@ -98,14 +104,12 @@ class Facts(dict[str, Any]):
         return self._say(f"features.{self.product.id}")
 
     def fact_price_list(self) -> str:
-        return "\n".join(
-            f"• {p.name}: {self.profile.price(p.price)}" for p in self.profile.products
-        )
+        return "\n".join(f"• {p.name}: {self.profile.price(p.price)}" for p in self.products)
 
     def fact_comparison(self) -> str:
         return "\n".join(
             f"• {p.name}, {self.profile.price(p.price)}: {self._say(f'features.{p.id}')}"
-            for p in self.profile.products
+            for p in self.products
         )
 
     def fact_branch_names(self) -> str:

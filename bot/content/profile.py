@@ -7,7 +7,7 @@ names the one in use. Sentences about the business live in the content catalog.
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -22,6 +22,20 @@ class Product(BaseModel):
 
     def names(self) -> list[str]:
         return [self.id, self.name, *self.aliases]
+
+
+class Kind(BaseModel):
+    """A kind of product prospects ask for instead of a model's name: "the hybrid",
+    "something electric", "a CRM". Its aliases are how they write it, in any language;
+    one of four letters or more also matches as the start of a longer word ("hibridul",
+    "היברידית", "هیبریدی"), so the inflections of five languages need not be listed."""
+
+    id: str
+    products: list[str] = Field(min_length=1, description="the ids of the products it covers")
+    aliases: list[str] = Field(min_length=1)
+
+    def names(self) -> list[str]:
+        return [self.id, *self.aliases]
 
 
 class Branch(BaseModel):
@@ -58,6 +72,18 @@ class Profile(BaseModel):
     featured_product: str
     branches: list[Branch]
     handoff: HandoffRules = HandoffRules()
+    kinds: list[Kind] = []
+
+    @model_validator(mode="after")
+    def _kinds_name_products(self) -> "Profile":
+        ids = {p.id for p in self.products}
+        for kind in self.kinds:
+            if unknown := set(kind.products) - ids:
+                raise ValueError(f"kind {kind.id!r} names unknown products: {sorted(unknown)}")
+        return self
+
+    def products_of(self, kind: Kind) -> list[Product]:
+        return [p for p in self.products if p.id in kind.products]
 
     def find_product(self, name_or_id: str | None) -> Product | None:
         """The product a prospect named, by name or id, in any case."""

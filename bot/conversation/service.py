@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
+from bot.booking.details import kind_named
 from bot.clock import Clock
 from bot.conversation import outbox
 from bot.conversation.language import LanguageChooser, normalise
@@ -322,8 +323,12 @@ class ConversationService:
         product = next(
             (str(e["value"]) for e in rasa_turn.entities if e.get("entity") == "product"), None
         )
+        profile = self.wording.catalog.profile
+        if profile.find_product(product) is None:  # none named, or a word Rasa took for one
+            product = None
+        kind = kind_named(profile, turn.text) if product is None else None
         replies = [
-            self.wording.from_rasa(m, turn.language, turn.stage_before, product, details)
+            self.wording.from_rasa(m, turn.language, turn.stage_before, product, details, kind)
             for m in rasa_turn.messages
         ]
         if not replies:

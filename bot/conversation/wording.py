@@ -9,9 +9,12 @@ for the stage the prospect is now in.
 from typing import Any
 
 from bot.content.catalog import Catalog
+from bot.content.profile import Kind
 from bot.conversation.messages import Attachment, Button, OutboundMessage
 from bot.crm import acquisition
 
+# Answers that name products, narrowed to the kind the prospect asked for ("the hybrid").
+ABOUT_PRODUCTS = frozenset({"ask_price", "ask_product_info", "compare_products"})
 NEXT_STEP_PAYLOAD = {
     "awareness": "/ask_product_info",
     "consideration": "/compare_products",
@@ -35,12 +38,18 @@ class Wording:
         stage: str,
         product: str | None,
         details: dict[str, str],
+        kind: Kind | None = None,
     ) -> OutboundMessage:
-        """One Rasa message in words: its catalog key, buttons and attachment."""
+        """One Rasa message in words: its catalog key, buttons and attachment; about the
+        products of ``kind`` only, when the prospect asked for a kind and no model."""
         custom = message.get("custom") or {}
         key, params = custom.get("key"), {"product": product} | custom.get("params", {})
         if key == "inform" and details:
             key, params["details"] = "inform_contact", ", ".join(details.values())
+        if kind is not None and product is None and key in ABOUT_PRODUCTS:
+            key = self._narrowed(key, kind, params)
+            if len(kind.products) > 1:
+                stage = "any"  # the list of the kind's models, not one model's price
         text = (
             self.say(key, language, stage, **params).text if key else str(message.get("text", ""))
         )
@@ -51,6 +60,15 @@ class Wording:
         attached = custom.get("attachment")
         attachment = Attachment(**attached) if isinstance(attached, dict) else None
         return OutboundMessage(text, buttons, attachment, key=key)
+
+    def _narrowed(self, key: str, kind: Kind, params: dict[str, Any]) -> str:
+        """Price list and comparison of the kind's products; for one product, that one;
+        asked what several are like, the comparison of those (not the first one's page)."""
+        params["kind_products"] = kind.products
+        if len(kind.products) == 1:
+            params["product"] = kind.products[0]
+            return key
+        return "kind_models" if key == "ask_product_info" else key
 
     def with_next_step(self, reply: OutboundMessage, stage: str, language: str) -> OutboundMessage:
         """Every answer ends with the next best step for the stage the prospect is now in,

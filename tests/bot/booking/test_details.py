@@ -74,3 +74,38 @@ def test_a_broken_phone_number_is_noticed(dealer: Profile) -> None:
     assert found.phone is None and found.contact_attempt
     found = details.read(dealer, "dana@", [], "en", NOW, timezone="Asia/Jerusalem")
     assert found.email is None and found.contact_attempt
+
+
+KINDS = [
+    ("how much is the hybrid?", "hybrid"),
+    ("כמה עולה ההיברידית?", "hybrid"),  # the article in front, the feminine ending
+    ("بكم الهايبرد", "hybrid"),
+    ("قیمت ماشین هیبریدی چنده", "hybrid"),
+    ("cat costa hibridul?", "hybrid"),  # Romanian's article at the end
+    ("do u have anything electric", "electric"),
+    ("יש לכם משהו חשמלי", "electric"),
+    ("عندكم سيارة كهربائية؟", "electric"),
+    ("ماشین برقی دارید", "electric"),
+    ("aveți ceva electric?", "electric"),
+    ("which SUV is the cheapest", "suv"),
+    ("looking for a family car with a big boot", "family"),
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), KINDS)
+def test_a_kind_of_car_is_read_in_every_language(dealer: Profile, text: str, kind: str) -> None:
+    found = details.kind_named(dealer, text)
+    assert found is not None and found.id == kind
+
+
+@pytest.mark.parametrize("text", ["every car you have", "what's the evening like", "hi"])
+def test_short_aliases_match_whole_words_only(dealer: Profile, text: str) -> None:
+    assert details.kind_named(dealer, text) is None  # "ev" is not in "every" nor "evening"
+
+
+def test_a_kind_with_one_product_is_that_product_for_a_booking(dealer: Profile) -> None:
+    found = details.read(dealer, "test drive the electric one tomorrow at 11", [], "en", NOW,
+                         timezone="Asia/Jerusalem")  # fmt: skip
+    assert found.product is not None and found.product.id == "id4"
+    several = details.read(dealer, "test drive a hybrid", [], "en", NOW, timezone="Asia/Jerusalem")
+    assert several.product is None  # Corolla or RAV4: the form asks which

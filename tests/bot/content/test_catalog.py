@@ -102,3 +102,20 @@ def test_both_profiles_load_with_consistent_facts() -> None:
             "RAV4",
             "Pulse CRM",
         }
+
+
+def test_a_kind_narrows_the_price_list_and_the_comparison(dealer: Profile) -> None:
+    catalog = Catalog.load(dealer, "en")
+    hybrids = catalog.render("ask_price", "en", "consideration", kind_products=["corolla", "rav4"])
+    assert "• Corolla: ₪139,900\n• RAV4: ₪189,900\n" in hybrids and "Tucson" not in hybrids
+    suvs = catalog.render("kind_models", "ro", kind_products=["rav4", "tucson"])
+    assert "RAV4" in suvs and "Tucson" in suvs and "Corolla" not in suvs
+    awareness = catalog.render("ask_price", "en", "awareness", kind_products=["rav4", "tucson"])
+    assert "start at ₪179,900; the RAV4 is ₪189,900" in awareness  # the kind's cheapest
+
+
+def test_a_kind_must_name_products_the_business_sells(dealer: Profile) -> None:
+    data = dealer.model_dump() | {"kinds": [{"id": "van", "products": ["transit"],
+                                             "aliases": ["van"]}]}  # fmt: skip
+    with pytest.raises(ValueError, match="unknown products"):
+        Profile.model_validate(data)

@@ -270,3 +270,22 @@ async def test_a_body_over_the_limit_is_refused_from_its_length_before_it_is_rea
     status = await asyncio.wait_for(reader.readline(), 5)
     writer.close()
     assert status.startswith(b"HTTP/1.1 413")
+
+
+async def test_asked_for_a_kind_of_car_the_bot_answers_with_the_matching_models(
+    fast_bot: RunningBot, fake_rasa: FakeRasa
+) -> None:
+    price = await fast_bot.chat("visitor-kinds-000001", "how much is the hybrid?")
+    [reply] = price["replies"]
+    assert "Corolla: ₪139,900" in reply["text"] and "RAV4: ₪189,900" in reply["text"]
+    assert "Tucson" not in reply["text"]  # not a hybrid
+
+    fake_rasa.intents["tell me about your jeeps"] = "ask_product_info"
+    info = await fast_bot.chat("visitor-kinds-000001", "tell me about your jeeps")
+    text = info["replies"][0]["text"]
+    assert all(name in text for name in ("RAV4", "Tucson", "Sportage", "ID.4"))
+    assert "Corolla" not in text and "Octavia" not in text
+
+    fake_rasa.intents["פרטים על החשמלית"] = "ask_product_info"
+    electric = await fast_bot.chat("visitor-kinds-000002", "פרטים על החשמלית", "he")
+    assert "ID.4" in electric["replies"][0]["text"]  # the only electric one, its own page
