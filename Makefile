@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 RASA_VENV := .venv-rasa
 MODEL := models/current.tar.gz
-TRAINING_DATA := $(wildcard nlu/*.yml stories/*.yml) domain.yml config.yml
+TRAINING_DATA := $(wildcard nlu/*.yml stories/*.yml) domain.yml config.yml rasa_channel/sentence_embeddings.py
 PYTEST_ARGS ?=
 
 export RASA_TELEMETRY_ENABLED := false
@@ -66,7 +66,7 @@ $(RASA_VENV)/.installed: requirements-rasa.txt
 
 $(MODEL): $(RASA_VENV)/.installed $(TRAINING_DATA)
 	@echo "==> training the Rasa model (6-8 minutes on two cores)"
-	$(RASA_VENV)/bin/rasa train --data nlu stories --domain domain.yml --config config.yml \
+	PYTHONPATH=$(CURDIR) $(RASA_VENV)/bin/rasa train --data nlu stories --domain domain.yml --config config.yml \
 		--out models --fixed-model-name current
 	@touch $@
 

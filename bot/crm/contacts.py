@@ -39,9 +39,15 @@ def email(raw: str) -> str | None:
     return value if EMAIL.match(value) and len(value) <= 254 else None
 
 
+# What an entity extractor sometimes takes for a name in "I'm Dana" or "انا دانا".
+PRONOUNS = frozenset({"i", "im", "i'm", "me", "אני", "انا", "أنا", "من", "eu"})
+
+
 def name(raw: str) -> str | None:
     value = " ".join(raw.split()).strip(".,;!?،؛")
-    if not value or len(value) > 100 or any(ch.isdigit() or ch in "@<>" for ch in value):
+    if len(value) < 2 or len(value) > 100 or value.casefold() in PRONOUNS:
+        return None
+    if any(ch.isdigit() or ch in "@<>" for ch in value):
         return None
     return value[:1].upper() + value[1:]
 

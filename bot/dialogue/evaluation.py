@@ -69,3 +69,57 @@ def table(rows: dict[str, Figures]) -> str:
         for name, f in rows.items()
     ]
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Cutoff:
+    """What the fallback's thresholds do on a labelled set: answers below ``threshold``,
+    or whose runner-up is within ``ambiguity``, become "sorry, I didn't get that" (a
+    wrong answer caught, or a right one hidden)."""
+
+    threshold: float
+    ambiguity: float
+    caught: int  # wrong answers turned into a fallback
+    hidden: int  # right answers turned into a fallback
+    wrong_left: int  # wrong answers still given
+
+    @property
+    def ratio(self) -> float | None:
+        """Wrong answers caught for each right one hidden."""
+        return self.caught / self.hidden if self.hidden else None
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One labelled example as the classifier saw it."""
+
+    truth: str
+    best: str | None
+    confidence: float
+    margin: float  # over the runner-up
+
+
+def cutoffs(scored: list[Scored], settings: list[tuple[float, float]]) -> list[Cutoff]:
+    """Each (threshold, ambiguity) applied to the same examples."""
+    result = []
+    for threshold, ambiguity in settings:
+        falls = [s for s in scored if s.confidence < threshold or s.margin < ambiguity]
+        kept = [s for s in scored if not (s.confidence < threshold or s.margin < ambiguity)]
+        result.append(Cutoff(
+            threshold, ambiguity,
+            caught=sum(1 for s in falls if s.truth != s.best),
+            hidden=sum(1 for s in falls if s.truth == s.best),
+            wrong_left=sum(1 for s in kept if s.truth != s.best),
+        ))  # fmt: skip
+    return result
+
+
+def cutoff_table(rows: list[Cutoff], examples: int) -> str:
+    lines = [f"{'threshold':<10}{'ambiguity':>10}{'caught':>8}{'hidden':>8}{'ratio':>7}"
+             f"{'wrong left':>12}{'fallback':>10}"]  # fmt: skip
+    for row in rows:
+        ratio = f"{row.ratio:.1f}" if row.ratio is not None else "-"
+        share = (row.caught + row.hidden) / examples if examples else 0.0
+        lines.append(f"{row.threshold:<10.2f}{row.ambiguity:>10.2f}{row.caught:>8}"
+                     f"{row.hidden:>8}{ratio:>7}{row.wrong_left:>12}{share:>10.3f}")  # fmt: skip
+    return "\n".join(lines)

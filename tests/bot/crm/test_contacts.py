@@ -22,6 +22,12 @@ def test_emails_and_names_are_checked() -> None:
     assert contacts.name("x" * 101) is None
 
 
+def test_a_pronoun_the_extractor_took_for_a_name_gives_way_to_the_name() -> None:
+    entities = [{"entity": "name", "value": v} for v in ("I", "Dana")]  # "I'm Dana"
+    assert contacts.from_entities(entities, "en") == {"name": "Dana"}
+    assert contacts.name("אני") is None and contacts.name("J") is None
+
+
 def test_only_valid_details_are_taken_from_entities() -> None:
     entities = [
         {"entity": "name", "value": "dana"},

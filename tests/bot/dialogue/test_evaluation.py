@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.dialogue.evaluation import figures, load_examples, plain
+from bot.dialogue.evaluation import Scored, cutoff_table, cutoffs, figures, load_examples, plain
 
 
 def test_annotations_are_removed_from_examples() -> None:
@@ -35,3 +35,25 @@ def test_accuracy_macro_f1_and_confusions() -> None:
     assert result.macro_f1 == pytest.approx((2 / 3 + 0.8) / 2)
     assert result.confused == [("greet", "goodbye", 1)]
     assert figures([]).examples == 0
+
+
+def test_the_fallbacks_trade_off_counts_what_each_setting_catches_and_hides() -> None:
+    scored = [
+        Scored("ask_price", "ask_price", 0.9, 0.8),  # sure and right
+        Scored("ask_price", "ask_product_info", 0.3, 0.2),  # unsure and wrong
+        Scored("greet", "greet", 0.32, 0.01),  # unsure and right, a near tie
+        Scored("goodbye", "greet", 0.8, 0.7),  # sure and wrong: no threshold catches it
+    ]
+    loose, strict, ambiguous = cutoffs(scored, [(0.2, 0.0), (0.35, 0.0), (0.2, 0.05)])
+    assert (loose.caught, loose.hidden, loose.wrong_left, loose.ratio) == (0, 0, 2, None)
+    assert (strict.caught, strict.hidden, strict.wrong_left, strict.ratio) == (1, 1, 1, 1.0)
+    assert (ambiguous.caught, ambiguous.hidden) == (0, 1)  # the tie falls back, the right one
+    assert cutoff_table([strict], 4).splitlines()[1].split() == [
+        "0.35",
+        "0.00",
+        "1",
+        "1",
+        "1.0",
+        "1",
+        "0.500",
+    ]
