@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -490,3 +490,29 @@ async def browser(chromium: str) -> AsyncIterator[Browser]:
         browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield browser
         await browser.close()
+
+
+@contextlib.asynccontextmanager
+async def console_page(browser: Browser, bot: RunningBot, name: str) -> AsyncIterator[Page]:
+    """A page of its own browser context (its own cookies), signed in as ``name``."""
+    context = await browser.new_context(accept_downloads=True)
+    try:
+        page = await context.new_page()
+        await page.goto(f"{bot.url}/console/login")
+        await page.fill("input[name=username]", name)
+        await page.fill("input[name=password]", PASSWORD)
+        async with page.expect_navigation():
+            await page.click("button[type=submit]")
+        yield page
+    finally:
+        await context.close()
+
+
+async def with_staff(bot: RunningBot, team: dict[str, str]) -> RunningBot:
+    """``bot`` with these console users (name: role), added once for the shared bot."""
+    async with bot.app[SESSIONS]() as session:
+        for name, role in team.items():
+            if await users.find(session, name) is None:
+                await users.add(session, name, role, PASSWORD, bot.app[CLOCK].now())
+        await session.commit()
+    return bot

@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from bot.dialogue.evaluation import (
     Figures,
     Scored,
@@ -101,9 +103,9 @@ def scored_of(truth: str, ranking: list[dict[str, Any]]) -> Scored:
 
 def fallback_settings() -> str:
     """The FallbackClassifier's thresholds as config.yml has them."""
-    found = [line.strip() for line in (PROJECT_DIR / "config.yml").read_text().splitlines()
-             if line.strip().startswith(("threshold:", "ambiguity_threshold:"))]  # fmt: skip
-    return ", ".join(found)
+    config = yaml.safe_load((PROJECT_DIR / "config.yml").read_text(encoding="utf-8"))
+    [fallback] = [c for c in config["pipeline"] if c["name"] == "FallbackClassifier"]
+    return f"threshold {fallback['threshold']}, ambiguity {fallback['ambiguity_threshold']}"
 
 
 def by_language(

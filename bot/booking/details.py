@@ -92,25 +92,21 @@ def read(
 def kind_named(profile: Profile, text: str) -> Kind | None:
     """The kind of product the text asks for ("the hybrid"), the earliest mention winning;
     an alias of four letters or more may be the start of a longer, inflected word."""
-    folded = plain(text)
-    found: list[tuple[int, Kind]] = []
-    for kind in profile.kinds:
-        for name in kind.names():
-            ending = r"\w*" if len(name) >= 4 else ""
-            match = re.search(rf"(?<!\w){PREFIXES}{re.escape(plain(name))}{ending}(?!\w)", folded)
-            if match:
-                found.append((match.start(), kind))
-                break
-    return min(found, key=lambda pair: pair[0])[1] if found else None
+    found: Kind | None = _named(profile.kinds, text, inflected=True)
+    return found
 
 
-def _named(items: list[Product] | list[Branch], text: str) -> Any:
-    """The product or branch the text names, the earliest mention winning."""
+def _named(
+    items: list[Product] | list[Branch] | list[Kind], text: str, *, inflected: bool = False
+) -> Any:
+    """The item the text names, the earliest mention winning; ``inflected``: a name of
+    four letters or more also matches as the start of a longer word."""
     folded = plain(text)
     found: list[tuple[int, Any]] = []
     for item in items:
         for name in item.names():
-            match = re.search(rf"(?<!\w){PREFIXES}{re.escape(plain(name))}(?!\w)", folded)
+            ending = r"\w*" if inflected and len(name) >= 4 else ""
+            match = re.search(rf"(?<!\w){PREFIXES}{re.escape(plain(name))}{ending}(?!\w)", folded)
             if match:
                 found.append((match.start(), item))
                 break

@@ -82,9 +82,6 @@ class Profile(BaseModel):
                 raise ValueError(f"kind {kind.id!r} names unknown products: {sorted(unknown)}")
         return self
 
-    def products_of(self, kind: Kind) -> list[Product]:
-        return [p for p in self.products if p.id in kind.products]
-
     def find_product(self, name_or_id: str | None) -> Product | None:
         """The product a prospect named, by name or id, in any case."""
         wanted = (name_or_id or "").casefold()

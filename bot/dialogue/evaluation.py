@@ -98,13 +98,17 @@ class Scored:
     confidence: float
     margin: float  # over the runner-up
 
+    def falls_back(self, threshold: float, ambiguity: float) -> bool:
+        """What Rasa's FallbackClassifier decides with these two settings."""
+        return self.confidence < threshold or self.margin < ambiguity
+
 
 def cutoffs(scored: list[Scored], settings: list[tuple[float, float]]) -> list[Cutoff]:
     """Each (threshold, ambiguity) applied to the same examples."""
     result = []
     for threshold, ambiguity in settings:
-        falls = [s for s in scored if s.confidence < threshold or s.margin < ambiguity]
-        kept = [s for s in scored if not (s.confidence < threshold or s.margin < ambiguity)]
+        falls = [s for s in scored if s.falls_back(threshold, ambiguity)]
+        kept = [s for s in scored if not s.falls_back(threshold, ambiguity)]
         result.append(Cutoff(
             threshold, ambiguity,
             caught=sum(1 for s in falls if s.truth != s.best),

@@ -3,23 +3,14 @@
 import pytest
 from playwright.async_api import Browser, expect
 
-from bot.staff import users
-from handlers.context import CLOCK, SESSIONS
-from tests.conftest import RunningBot
+from tests.conftest import PASSWORD, RunningBot, console_page, with_staff
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module")
 async def team(bot: RunningBot) -> RunningBot:
-    async with bot.app[SESSIONS]() as session:
-        now = bot.app[CLOCK].now()
-        for name, role in (("console-admin", "admin"), ("console-rep", "rep")):
-            if await users.find(session, name) is None:
-                await users.add(session, name, role, PASSWORD, now)
-        await session.commit()
-    return bot
+    return await with_staff(bot, {"console-admin": "admin", "console-rep": "rep"})
 
 
 @pytest.mark.parametrize(("name", "users_page"), [("console-rep", 403), ("console-admin", 200)])
@@ -60,14 +51,7 @@ async def test_a_transcript_reads_hebrew_and_arabic_right_to_left_and_html_as_te
     sent = await team.chat(
         "console-visitor-mixed-01", "<img src=x onerror=\"document.title='pwned'\">"
     )
-    context = await browser.new_context()
-    page = await context.new_page()
-    try:
-        await page.goto(f"{team.url}/console/login")
-        await page.fill("input[name=username]", "console-rep")
-        await page.fill("input[name=password]", PASSWORD)
-        async with page.expect_navigation():
-            await page.click("button[type=submit]")
+    async with console_page(browser, team, "console-rep") as page:
         await page.goto(f"{team.url}/console/conversations?q=%D7%A7%D7%95%D7%A8%D7%95%D7%9C%D7%94")
         await page.click(f"a[href='/console/conversations/{sent['conversation_id']}']")
         hebrew = page.locator("td.message", has_text="כמה עולה הקורולה")
@@ -79,5 +63,3 @@ async def test_a_transcript_reads_hebrew_and_arabic_right_to_left_and_html_as_te
         await expect(english).to_have_text("<img src=x onerror=\"document.title='pwned'\">")
         assert await page.locator("#transcript img").count() == 0
         assert await page.title() != "pwned"
-    finally:
-        await context.close()

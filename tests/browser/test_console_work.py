@@ -3,21 +3,18 @@ Rasa server: two reps' inboxes following each other live, the funnel and a CSV d
 merging a web lead into the Telegram lead that shared the same phone, and erasing a lead
 down to Rasa's tracker."""
 
-import contextlib
 import csv
 import io
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 from sqlalchemy import select
 
 from bot.crm import leads
-from bot.staff import users
 from bot.storage.models import Handoff
-from handlers.context import CLOCK, RASA, SESSIONS
-from tests.conftest import PASSWORD, RunningBot
+from handlers.context import RASA, SESSIONS
+from tests.conftest import RunningBot, console_page, with_staff
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.telegram_people import Prospect
 
@@ -27,28 +24,7 @@ TEAM = {"work-rep-anna": "rep", "work-rep-ben": "rep", "work-ops-olga": "ops"}
 
 @pytest.fixture(scope="module")
 async def team(bot: RunningBot) -> RunningBot:
-    async with bot.app[SESSIONS]() as session:
-        for name, role in TEAM.items():
-            if await users.find(session, name) is None:
-                await users.add(session, name, role, PASSWORD, bot.app[CLOCK].now())
-        await session.commit()
-    return bot
-
-
-@contextlib.asynccontextmanager
-async def console(browser: Browser, bot: RunningBot, name: str) -> AsyncIterator[Page]:
-    """A page of its own browser context (its own cookies), signed in as ``name``."""
-    context = await browser.new_context(accept_downloads=True)
-    try:
-        page = await context.new_page()
-        await page.goto(f"{bot.url}/console/login")
-        await page.fill("input[name=username]", name)
-        await page.fill("input[name=password]", PASSWORD)
-        async with page.expect_navigation():
-            await page.click("button[type=submit]")
-        yield page
-    finally:
-        await context.close()
+    return await with_staff(bot, TEAM)
 
 
 async def handoff_of(bot: RunningBot, conversation_id: int) -> int:
@@ -73,8 +49,8 @@ async def test_two_reps_inboxes_follow_a_handoff_live_from_waiting_to_taken(
     team: RunningBot, browser: Browser
 ) -> None:
     async with (
-        console(browser, team, "work-rep-anna") as anna,
-        console(browser, team, "work-rep-ben") as ben,
+        console_page(browser, team, "work-rep-anna") as anna,
+        console_page(browser, team, "work-rep-ben") as ben,
     ):
         for page in (anna, ben):
             await page.goto(f"{team.url}/console/handoffs?tab=waiting")
@@ -102,7 +78,7 @@ async def test_ops_read_the_funnel_and_download_a_chart_as_csv(
     team: RunningBot, browser: Browser
 ) -> None:
     await team.chat("work-visitor-funnel-01", "how much is the corolla?")
-    async with console(browser, team, "work-ops-olga") as page:
+    async with console_page(browser, team, "work-ops-olga") as page:
         await page.goto(f"{team.url}/console/funnel")
         await expect(page.locator("h1")).to_have_text("The journey funnel")
         leads = int(await page.locator("#total strong").inner_text())
@@ -139,7 +115,7 @@ async def test_a_rep_merges_the_web_lead_into_the_telegram_lead_that_shared_its_
         assert conversation is not None
         telegram = conversation.lead_id
 
-    async with console(browser, team, "work-rep-anna") as page:
+    async with console_page(browser, team, "work-rep-anna") as page:
         await page.goto(f"{team.url}/console/leads/{telegram}")
         offer = page.locator("#merge")
         await expect(offer).to_contain_text("+972525557788")
@@ -161,7 +137,7 @@ async def test_ops_erase_a_lead_from_the_console_and_rasa_forgets_it_too(
     lead_id, conversation_id = said["lead_id"], said["conversation_id"]
     assert any(e["event"] == "user" for e in await tracker_events(team, conversation_id))
 
-    async with console(browser, team, "work-ops-olga") as page:
+    async with console_page(browser, team, "work-ops-olga") as page:
         await page.goto(f"{team.url}/console/leads/{lead_id}")
         erase = page.locator("#erase")
         await erase.locator("input[name=confirm]").fill("1")  # not this lead's number
@@ -189,7 +165,7 @@ async def test_ops_filter_and_search_the_conversations_and_download_what_they_se
     english = await team.chat("work-visitor-filter-en", "a zebra corolla?", "en", source)
     await team.chat("work-visitor-filter-ar", "مرحبا", "ar", source)
     rows = "#conversations tbody tr"
-    async with console(browser, team, "work-ops-olga") as page:
+    async with console_page(browser, team, "work-ops-olga") as page:
         await page.goto(f"{team.url}/console/conversations")
         await page.fill("#filters input[name=source]", source)
         await page.click("#filters button[type=submit]")
