@@ -39,9 +39,9 @@ lint: $(VENV)/.installed
 eval: setup
 	$(VENV)/bin/python tools/eval_nlu.py
 
-## bench: reply latency of /api/v1/chat next to Rasa's bare REST webhook
+## bench: many prospects at once through the app (1 and 2 Rasa workers) next to bare Rasa
 bench: setup
-	PYTHONPATH=$(CURDIR) $(VENV)/bin/python benchmarks/chat_latency.py
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/python benchmarks/capacity.py $(BENCH_ARGS)
 
 ## demo: fill a fresh database with ~300 simulated prospects through the real chat (~5 min)
 demo: setup

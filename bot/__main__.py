@@ -19,6 +19,7 @@ import jinja2
 import structlog
 from aiohttp import web
 
+from bot import metrics as counters
 from bot.clock import Clock
 from bot.content.catalog import Catalog
 from bot.content.profile import load_profile
@@ -26,7 +27,7 @@ from bot.conversation.language import LanguageChooser
 from bot.conversation.outbox import Sender
 from bot.conversation.service import ConversationService
 from bot.conversation.steps import default_steps
-from bot.conversation.throttle import Throttle
+from bot.conversation.throttle import Throttle, storage_at
 from bot.conversation.wording import Wording
 from bot.dialogue.actions import Services
 from bot.dialogue.rasa_client import RasaClient
@@ -41,7 +42,7 @@ from bot.logs import configure_logging
 from bot.settings import Settings
 from bot.staff import command
 from bot.storage.engine import create_engine, migrate, session_factory
-from handlers import health, rasa_actions
+from handlers import health, metrics, rasa_actions
 from handlers.api import chat, ops
 from handlers.console import app as console
 from handlers.context import (
@@ -56,8 +57,9 @@ from handlers.context import (
     LANGUAGES,
     LIVE_SOCKETS,
     RASA,
-    RASA_PROCESS,
+    RASA_PROCESSES,
     RASA_TOKEN,
+    RATE_LIMITS,
     SERVICE,
     SESSIONS,
     SETTINGS,
@@ -91,32 +93,43 @@ async def rasa(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     secret = settings.rasa_token
     token = secret.get_secret_value() if secret else secrets.token_urlsafe(32)
-    process: RasaProcess | None = None
-    if settings.rasa_managed:
-        process = RasaProcess(
+    processes = _rasa_processes(settings, token) if settings.rasa_managed else []
+    app[RASA_PROCESSES] = processes
+    client = RasaClient(
+        settings.rasa_urls, token, settings.rasa_timeout_seconds,
+        in_flight=settings.rasa_in_flight, busy_after=settings.rasa_busy_notice_seconds,
+        trackers=settings.rasa_trackers,
+    )  # fmt: skip
+    app[RASA_TOKEN] = token
+    app[RASA] = client
+    counters.watch_queue(lambda: client.waiting, lambda: client.busy)
+    await _services(app, client)
+    try:
+        await asyncio.gather(*(process.start() for process in processes))
+        yield
+    finally:
+        await client.close()
+        await asyncio.gather(*(process.stop() for process in processes))
+
+
+def _rasa_processes(settings: Settings, token: str) -> list[RasaProcess]:
+    """RASA_WORKERS Rasa servers on consecutive ports, each with its tracker store."""
+    settings.rasa_tracker_dir.mkdir(parents=True, exist_ok=True)
+    return [
+        RasaProcess(
             venv=settings.rasa_venv,
             project_dir=settings.rasa_project_dir,
             model=settings.rasa_model,
-            port=settings.rasa_port,
+            port=settings.rasa_port + n,
             token=token,
             action_endpoint_url=f"http://127.0.0.1:{settings.port}{ACTIONS_PATH}/actions",
             start_timeout=settings.rasa_start_timeout_seconds,
             restart_delay=settings.rasa_restart_delay_seconds,
             credentials=settings.rasa_credentials,
+            tracker_url=tracker,
         )
-        app[RASA_PROCESS] = process
-    client = RasaClient(
-        process.url if process else str(settings.rasa_url), token, settings.rasa_timeout_seconds
-    )
-    app[RASA_TOKEN] = token
-    app[RASA] = client
-    await _services(app, client)
-    if process is not None:
-        await process.start()
-    yield
-    await client.close()
-    if process is not None:
-        await process.stop()
+        for n, tracker in enumerate(settings.rasa_trackers)
+    ]
 
 
 async def _services(app: web.Application, client: RasaClient) -> None:
@@ -125,8 +138,16 @@ async def _services(app: web.Application, client: RasaClient) -> None:
     app[CATALOG] = Catalog.load(load_profile(settings.business_profile), settings.default_language)
     app[ACTIONS] = default_registry(app[SESSIONS], Services(app[CATALOG], app[CLOCK]))
     app[LANGUAGES] = await asyncio.to_thread(LanguageChooser)  # loads models: ~1.5 s
-    budget = settings.telegram_throttle_messages, settings.telegram_throttle_seconds
-    throttles = {"telegram": Throttle(*budget)}
+    counts = app[RATE_LIMITS]
+    throttles = {
+        "telegram": Throttle("telegram", settings.telegram_throttle_messages,
+                             settings.telegram_throttle_seconds, counts),
+        "web": Throttle("web", settings.web_throttle_messages, settings.web_throttle_seconds,
+                        counts),
+    }  # fmt: skip
+    by_address = Throttle(
+        "address", settings.address_throttle_messages, settings.address_throttle_seconds, counts
+    )
     wording = Wording(app[CATALOG])
     handoffs = HandoffService(
         app[SESSIONS], wording, client, app[CLOCK], base_url=settings.base_url,
@@ -142,7 +163,7 @@ async def _services(app: web.Application, client: RasaClient) -> None:
         app[LANGUAGES],
         clock=app[CLOCK],
         default_language=settings.default_language,
-        steps=default_steps(settings.max_message_chars, throttles, handoffs),
+        steps=default_steps(settings.max_message_chars, throttles, handoffs, by_address),
         triggers=Triggers(handoffs),
     )
 
@@ -212,6 +233,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app[SETTINGS] = settings
     app[BODY_LIMIT] = settings.max_request_bytes
     app[CLOCK] = clock or Clock()
+    app[RATE_LIMITS] = storage_at(settings.rate_limit_storage_url)
     app[LIVE_SOCKETS] = LiveSockets()
     app[INBOX] = Feed()
     app.on_shutdown.append(close_sockets)
@@ -224,11 +246,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         loader=jinja2.PackageLoader("handlers.web", "templates"),
         autoescape=jinja2.select_autoescape(default=True),
     )
-    for routes in (chat.routes, health.routes, pages.routes, socket.routes):
+    for routes in (health.routes, pages.routes, socket.routes):
         app.add_routes(routes)
+    app.add_subapp("/api/v1/chat", chat.create_app(settings.max_request_bytes))
+    app.add_subapp("/metrics", metrics.create_app())
+    counters.count_rows()
     app.add_subapp("/api/v1", ops.create_app(settings.max_request_bytes))
     app.add_subapp(ACTIONS_PATH, rasa_actions.create_app(settings.max_action_request_bytes))
-    app.add_subapp("/console", console.create_app(settings))
+    app.add_subapp("/console", console.create_app(settings, app[RATE_LIMITS]))
     return app
 
 

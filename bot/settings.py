@@ -25,7 +25,8 @@ class Settings(BaseSettings):
 
     database_url: str = f"sqlite+aiosqlite:///{PROJECT_DIR / 'var' / 'bot.db'}"
 
-    # Rasa: managed as a child process unless RASA_URL points at a running server.
+    # Rasa: managed as child processes unless RASA_URL points at running servers
+    # (several: comma-separated, one per Rasa process).
     rasa_url: str | None = None
     rasa_token: SecretStr | None = None
     rasa_port: int = 5005
@@ -33,11 +34,19 @@ class Settings(BaseSettings):
     rasa_model: Path = PROJECT_DIR / "models" / "current.tar.gz"
     rasa_project_dir: Path = PROJECT_DIR
     rasa_credentials: Path = PROJECT_DIR / "credentials.yml"
-    rasa_timeout_seconds: float = 10.0
+    rasa_timeout_seconds: float = 10.0  # a hung Rasa: counted once the turn has its slot
+    rasa_workers: int = Field(default=1, ge=1, le=16, description="Rasa processes (managed)")
+    rasa_in_flight: int = Field(default=4, ge=1, description="turns inside each Rasa at once")
+    rasa_busy_notice_seconds: float = 5.0  # a turn queued this long: "one moment"
+    # Where each Rasa keeps its dialogues (SQLAlchemy URL, e.g. postgresql://...);
+    # unset, a SQLite file per Rasa process in this folder.
+    rasa_tracker_store_url: SecretStr | None = None
+    rasa_tracker_dir: Path = PROJECT_DIR / "var"
     rasa_start_timeout_seconds: float = 180.0
     rasa_restart_delay_seconds: float = 2.0
 
-    bot_api_token: SecretStr | None = None
+    bot_api_token: SecretStr | None = None  # the ops API and /metrics
+    chat_api_token: SecretStr | None = None  # POST /api/v1/chat, for the business's servers
     # The console's cookie sessions are encrypted with this key (32 bytes, urlsafe
     # base64: Fernet's); unset, a random one per start signs everyone out on restart.
     console_secret_key: SecretStr | None = None
@@ -53,6 +62,18 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     telegram_throttle_messages: int = 20  # per chat, within the window below
     telegram_throttle_seconds: float = 60.0
+    web_throttle_messages: int = 20  # per widget visitor, within the window below
+    web_throttle_seconds: float = 60.0
+    # per network address over all its widget visitors (an office behind one NAT)
+    address_throttle_messages: int = 120
+    address_throttle_seconds: float = 60.0
+    rate_limit_storage_url: str = Field(
+        default="async+memory://",
+        description="limits' storage: async+memory:// (this process) or async+redis://host:6379/0",
+    )
+    # Addresses of the TLS proxies in front of the app: from them, the client's
+    # address is the last hop of X-Forwarded-For.
+    trusted_proxies: list[str] = Field(default_factory=list)
     telegram_reps_chat_id: int | None = Field(
         default=None, description="the sales reps' group: handoff cards, replies to prospects"
     )
@@ -88,6 +109,24 @@ class Settings(BaseSettings):
     @property
     def rasa_managed(self) -> bool:
         return self.rasa_url is None
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        """The running Rasa servers: RASA_URL's, or the managed processes' ports."""
+        if self.rasa_url is not None:
+            return [url.strip() for url in self.rasa_url.split(",") if url.strip()]
+        return [f"http://127.0.0.1:{self.rasa_port + n}" for n in range(self.rasa_workers)]
+
+    @property
+    def rasa_trackers(self) -> list[str]:
+        """Each Rasa's tracker store, when the app knows it (it runs them, or was told)."""
+        configured = self.rasa_tracker_store_url
+        if configured is not None:
+            return [configured.get_secret_value()] * len(self.rasa_urls)
+        if not self.rasa_managed:
+            return []
+        return [f"sqlite:///{self.rasa_tracker_dir / f'rasa-trackers-{n}.db'}"
+                for n in range(self.rasa_workers)]  # fmt: skip
 
     @property
     def telegram_secret(self) -> str:

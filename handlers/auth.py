@@ -10,7 +10,18 @@ from collections.abc import Callable
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from handlers.context import SETTINGS
 from handlers.errors import Handler, json_error
+
+
+def setting(name: str) -> Callable[[web.Request], str | None]:
+    """The token in the settings field ``name``, or None while it is unset."""
+
+    def token_of(request: web.Request) -> str | None:
+        token = getattr(request.config_dict[SETTINGS], name)
+        return token.get_secret_value() if token is not None else None
+
+    return token_of
 
 
 def bearer_token(token_of: Callable[[web.Request], str | None], closed: str) -> Middleware:

@@ -6,15 +6,36 @@ starts Rasa through this module instead, with ``RASA_TOKEN`` in the
 environment; the token is added to Rasa's own argument list inside the
 process, so it never appears on a command line. Usage is that of
 ``rasa run``: ``python -m rasa_channel.serve run --enable-api ...``.
+
+Rasa dies with the app: started by the app (``RASA_PARENT_PID``), it asks the
+kernel for SIGTERM when its parent goes, so an app killed with SIGKILL leaves
+no orphan Rasa holding the port.
 """
 
+import ctypes
 import os
+import signal
 import sys
 
 from rasa.__main__ import main
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent() -> None:
+    parent = os.environ.get("RASA_PARENT_PID")
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+        print("could not ask to die with the app:", os.strerror(ctypes.get_errno()))
+    if os.getppid() != int(parent):  # the app died before the request was made
+        sys.exit("the app that started Rasa is gone")
+
+
 def run() -> None:
+    die_with_parent()
     token = os.environ.get("RASA_TOKEN")
     if not token:
         sys.exit("RASA_TOKEN is not set: Rasa's API would be open to anyone on the port")

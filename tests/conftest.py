@@ -9,7 +9,6 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -46,10 +45,10 @@ from bot.settings import Settings
 from bot.staff import users
 from bot.storage.engine import create_engine, migrate, session_factory
 from handlers.context import CLOCK, SESSIONS
+from tests.app_process import CHAT_AUTH, CHAT_TOKEN, OPS_TOKEN, free_port
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.rasa import FakeRasa
 
-OPS_TOKEN = "test-ops-token"
 REPS_CHAT = -1001234567890  # the sales reps' supergroup on the fake Bot API
 
 
@@ -67,18 +66,14 @@ def monday_morning() -> datetime:
     return datetime.combine(day, time(8), zone)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "port": free_port(),
         "rasa_port": free_port(),
         "database_url": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
         "bot_api_token": OPS_TOKEN,
+        "chat_api_token": CHAT_TOKEN,
+        "rasa_tracker_dir": tmp_path,
         "rasa_restart_delay_seconds": 0.5,
     }
     return Settings(_env_file=None, **(values | overrides))  # type: ignore[call-arg]
@@ -268,7 +263,8 @@ class RunningBot:
         self, sender: str, text: str, language: str | None = None, source: str | None = None
     ) -> dict:
         body = {"sender": sender, "text": text, "language": language, "source": source}
-        async with self.http.post(f"{self.url}/api/v1/chat", json=body) as response:
+        post = self.http.post(f"{self.url}/api/v1/chat", json=body, headers=CHAT_AUTH)
+        async with post as response:
             assert response.status == 200, await response.text()
             return await response.json()  # type: ignore[no-any-return]
 

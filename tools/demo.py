@@ -1102,6 +1102,7 @@ def demo_settings(settings: Settings, api: FakeBotAPI, ops_token: str) -> Settin
         "telegram_reps_chat_id": None,
         "followup_interval_seconds": 24 * 3600.0,
         "public_url": settings.base_url,
+        "address_throttle_messages": 10**9,  # every simulated visitor comes from here
     }
     if settings.rasa_managed:
         update |= {"port": free_port(), "rasa_port": free_port()}

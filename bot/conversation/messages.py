@@ -1,6 +1,7 @@
 """The one inbound and one outbound message type every channel adapter speaks."""
 
 import unicodedata
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,11 @@ class InboundMessage:
     # The replies travel back in the response to this message (the REST API):
     # they are delivered once stored, with nothing to confirm later.
     replies_in_response: bool = False
+    # How the channel says "one moment" when the turn waits long for Rasa (a campaign
+    # launch): the widget shows a notice, Telegram "typing...". Not a reply: not stored.
+    on_busy: Callable[[], Awaitable[None]] | None = field(default=None, compare=False, repr=False)
+    # The client's network address, for the per-address budget; never stored.
+    origin: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,9 @@ class TurnResult:
     # the stored ones, and ``delivered_ids`` those the channel already confirmed.
     replayed: bool = False
     delivered_ids: frozenset[int] = frozenset()
+    # answered; failed (Rasa down, a bug: the prospect was told a person follows up);
+    # replayed (a retry of a message already answered)
+    outcome: str = "answered"
 
     def undelivered(self) -> list[tuple[int, OutboundMessage]]:
         """The replies still to deliver, with their touchpoint ids."""

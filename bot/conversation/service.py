@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
+from bot import metrics
 from bot.booking.details import kind_named
 from bot.clock import Clock
 from bot.conversation import outbox
@@ -91,11 +92,18 @@ class ConversationService:
     async def handle(self, message: InboundMessage) -> TurnResult:
         if message.idempotency_key is None:  # still, a retry inside this call stores it once
             message = replace(message, idempotency_key=f"local:{uuid.uuid4().hex}")
-        async with self.locks.hold((message.channel, message.sender)):
-            received = await self._retrying(lambda: self._receive(message))
+        with metrics.TURN_SECONDS.labels(message.channel).time():
+            async with self.locks.hold((message.channel, message.sender)):
+                result = await self._handle(message)
+        metrics.TURNS.labels(message.channel, result.outcome).inc()
+        return result
+
+    async def _handle(self, message: InboundMessage) -> TurnResult:
+        received = await self._retrying(lambda: self._receive(message))
+        with structlog.contextvars.bound_contextvars(conversation_id=received.conversation_id):
             if received.answered is not None:
                 return received.answered
-            outcome = await self._ask_rasa(received, message.channel)
+            outcome = await self._ask_rasa(received, message)
             return await self._retrying(lambda: self._finish(received, message, outcome))
 
     async def delivered(self, ids: list[int], conversation_id: int | None = None) -> None:
@@ -249,13 +257,16 @@ class ConversationService:
 
     # -- Rasa, with no transaction open ---------------------------------------------------
 
-    async def _ask_rasa(self, received: Received, channel: str) -> RasaTurn | RasaUnavailable:
+    async def _ask_rasa(
+        self, received: Received, message: InboundMessage
+    ) -> RasaTurn | RasaUnavailable:
         try:
             return await self.rasa.send(
                 sender=str(received.conversation_id),
                 text=received.text,
                 metadata={"language": received.language, "lead_id": received.lead_id,
-                          "stage": received.stage_before, "channel": channel},
+                          "stage": received.stage_before, "channel": message.channel},
+                on_busy=message.on_busy,
             )  # fmt: skip
         except RasaUnavailable as error:
             log.error(
@@ -406,6 +417,7 @@ class ConversationService:
             outbound_ids=[t.id for t in stored],
             replayed=True,
             delivered_ids=frozenset(t.id for t in stored if t.status == "delivered"),
+            outcome="replayed",
         )
         return Received(
             conversation.id, conversation.lead_id, inbound.id, inbound.text or "",
@@ -421,6 +433,7 @@ class ConversationService:
             replies=turn.replies,
             language=turn.language,
             stage=turn.lead.stage,
+            outcome="failed" if turn.inbound.status == "failed" else "answered",
         )
 
 

@@ -7,8 +7,6 @@ the list.
 """
 
 import re
-import time
-from collections.abc import Callable
 from functools import partial
 
 from bot.conversation.throttle import Throttle, Verdict
@@ -23,24 +21,26 @@ RATING = re.compile(r"^\s*(?:csat:)?([1-5])\s*(?:/\s*5)?\s*[.!]?\s*$")
 
 
 class OverBudget:
-    """A sender past its channel's message budget: stored as ``throttled``, not answered,
-    but for one polite notice per window (see bot.conversation.throttle)."""
+    """A sender past its channel's message budget, or an address past its own (visitor
+    ids are the widget's to choose): stored as ``throttled``, not answered, but for one
+    polite notice per window (see bot.conversation.throttle)."""
 
-    def __init__(
-        self, throttles: dict[str, Throttle], clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, throttles: dict[str, Throttle], by_address: Throttle | None = None) -> None:
         self.throttles = throttles
-        self.clock = clock
+        self.by_address = by_address
 
     async def __call__(self, turn: Turn) -> bool:
-        throttle = self.throttles.get(turn.message.channel)
-        if throttle is None:
-            return False
-        verdict = throttle.check(turn.message.sender, self.clock())
-        if verdict is Verdict.OK:
+        message = turn.message
+        verdicts = []
+        throttle = self.throttles.get(message.channel)
+        if throttle is not None:
+            verdicts.append(await throttle.check(f"{message.channel}:{message.sender}"))
+        if self.by_address is not None and message.origin:
+            verdicts.append(await self.by_address.check(message.origin))
+        if all(verdict is Verdict.OK for verdict in verdicts):
             return False
         turn.inbound.status = "throttled"
-        if verdict is Verdict.NOTICE:
+        if Verdict.NOTICE in verdicts:
             turn.replies.append(turn.say("throttled"))
         return True
 
@@ -123,9 +123,10 @@ def default_steps(
     max_message_chars: int,
     throttles: dict[str, Throttle],
     handoffs: HandoffService | None = None,
+    by_address: Throttle | None = None,
 ) -> list[Step]:
     return [
-        OverBudget(throttles),
+        OverBudget(throttles, by_address),
         RepOwns(handoffs),
         Unreadable(max_message_chars),
         source_answer,

@@ -1,16 +1,18 @@
-"""A per-sender message budget, so one abusive sender cannot flood Rasa and the team.
+"""Message budgets, so that one abusive sender (or one address sending as many) cannot
+flood Rasa and the team.
 
-A sliding window kept in memory: it protects this process, which is what
-matters for the load; with several replicas each enforces its own budget.
-Nothing is dropped on the floor: callers store a throttled message and only
-skip answering it, telling the sender once per window why.
+limits' moving window, counted in memory (this process) or in Redis (every
+replica shares the count: ``RATE_LIMIT_STORAGE_URL``). Nothing is dropped on
+the floor: callers store a throttled message and only skip answering it,
+telling the sender once per window why.
 """
 
-from collections import deque
-from dataclasses import dataclass, field
 from enum import Enum
 
-MAX_SENDERS = 10_000  # past this, idle senders are forgotten
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 
 
 class Verdict(Enum):
@@ -19,32 +21,29 @@ class Verdict(Enum):
     QUIET = "quiet"  # over the budget, already told
 
 
-@dataclass
 class Throttle:
-    limit: int  # messages per window
-    window_seconds: float
-    _seen: dict[str, deque[float]] = field(default_factory=dict)
-    _told: dict[str, float] = field(default_factory=dict)
+    """``limit`` messages per ``window_seconds`` (whole seconds) per key."""
 
-    def check(self, sender: str, now: float) -> Verdict:
-        if len(self._seen) > MAX_SENDERS:
-            self.forget_idle(now)
-        recent = self._seen.setdefault(sender, deque())
-        while recent and recent[0] <= now - self.window_seconds:
-            recent.popleft()
-        if len(recent) < self.limit:
-            recent.append(now)
-            self._told.pop(sender, None)
+    def __init__(self, name: str, limit: int, window_seconds: float, storage: Storage) -> None:
+        window = max(1, round(window_seconds))
+        self.name = name
+        self.budget = RateLimitItemPerSecond(limit, window)
+        self.notice = RateLimitItemPerSecond(1, window)
+        self.limiter = MovingWindowRateLimiter(storage)
+
+    async def check(self, key: str) -> Verdict:
+        if await self.limiter.hit(self.budget, self.name, key):
             return Verdict.OK
-        told_at = self._told.get(sender)
-        if told_at is not None and told_at > now - self.window_seconds:
-            return Verdict.QUIET
-        self._told[sender] = now
-        return Verdict.NOTICE
+        if await self.limiter.hit(self.notice, self.name, "told", key):
+            return Verdict.NOTICE
+        return Verdict.QUIET
 
-    def forget_idle(self, now: float) -> None:
-        """Drop senders quiet for a whole window, so the table does not grow forever."""
-        cutoff = now - self.window_seconds
-        for sender in [s for s, q in self._seen.items() if not q or q[-1] <= cutoff]:
-            del self._seen[sender]
-            self._told.pop(sender, None)
+
+def storage_at(url: str) -> Storage:
+    """limits' async storage at ``url``: ``async+memory://``, or Redis through redis-py
+    (``async+redis://host:6379/0``), shared by every replica."""
+    options = {"implementation": "redispy"} if "redis" in url.split("://", 1)[0] else {}
+    storage = storage_from_string(url, **options)
+    if not isinstance(storage, Storage):
+        raise ValueError(f"RATE_LIMIT_STORAGE_URL must be an async+ storage, not {url!r}")
+    return storage

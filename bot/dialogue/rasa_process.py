@@ -3,7 +3,10 @@
 Rasa lives in its own virtualenv (its pins cannot share the app's), so the app
 starts ``rasa run`` there, bound to 127.0.0.1 with a token, waits until the
 model is loaded, restarts it if it dies and stops it on exit. The token goes
-through the environment (``rasa_channel/serve.py``), never the command line.
+through the environment (``rasa_channel/serve.py``), never the command line, and
+that environment holds only what Rasa needs: none of the app's other secrets. Rasa
+asks the kernel to stop it when the app dies, even by SIGKILL: no orphan Rasa
+keeps the port.
 """
 
 import asyncio
@@ -17,6 +20,9 @@ import structlog
 from bot.dialogue.rasa_client import RasaClient, RasaUnavailable
 
 log = structlog.get_logger(__name__)
+
+# What Rasa inherits from the app's environment; the rest is set below.
+INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "SSL_CERT_FILE")
 
 
 class RasaProcess:
@@ -32,6 +38,7 @@ class RasaProcess:
         start_timeout: float,
         restart_delay: float,
         credentials: Path,
+        tracker_url: str,
     ) -> None:
         self.venv = venv
         self.project_dir = project_dir
@@ -42,6 +49,7 @@ class RasaProcess:
         self.start_timeout = start_timeout
         self.restart_delay = restart_delay
         self.credentials = credentials
+        self.tracker_url = tracker_url
         self.url = f"http://127.0.0.1:{port}"
         self.process: asyncio.subprocess.Process | None = None
         self.restarts = 0
@@ -61,9 +69,12 @@ class RasaProcess:
         ]  # fmt: skip
 
     def environment(self) -> dict[str, str]:
-        return os.environ | {
+        inherited = {name: os.environ[name] for name in INHERITED if name in os.environ}
+        return inherited | {
             "RASA_TOKEN": self.token,
+            "RASA_PARENT_PID": str(os.getpid()),
             "ACTION_ENDPOINT_URL": self.action_endpoint_url,
+            "RASA_TRACKER_URL": self.tracker_url,
             "PYTHONPATH": str(self.project_dir),
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",

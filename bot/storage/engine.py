@@ -68,8 +68,16 @@ def alembic_config() -> Config:
     return config
 
 
+MIGRATION_LOCK = 7_246_001  # PostgreSQL advisory lock key: one migrating replica at a time
+
+
 async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` on the app's own engine at start-up."""
+    """Bring the schema to ``revision`` on the app's own engine at start-up.
+
+    Replicas starting together migrate one after the other: on PostgreSQL under a
+    transaction-scoped advisory lock (its DDL is transactional, so the next one
+    finds the schema current), on SQLite behind BEGIN IMMEDIATE's write lock.
+    """
 
     def upgrade(connection: Connection) -> None:
         config = alembic_config()
@@ -77,6 +85,8 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
     async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            await connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
         await connection.run_sync(upgrade)
 
 

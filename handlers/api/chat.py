@@ -1,4 +1,10 @@
-"""``POST /api/v1/chat``: the chat for any client; the replies come back in the response."""
+"""``POST /api/v1/chat``: the chat for a business's own servers; the replies come back
+in the response.
+
+A sub-app with its own rule, ``Authorization: Bearer $CHAT_API_TOKEN``, closed (401)
+until the token is set: whoever calls it speaks for any sender it names, so it is
+not for browsers (the widget has its WebSocket and its own visitor id).
+"""
 
 from typing import Any
 
@@ -6,7 +12,8 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from bot.conversation.messages import InboundMessage, TurnResult
-from handlers.context import SERVICE
+from handlers.auth import bearer_token, setting
+from handlers.context import BODY_LIMIT, SERVICE
 from handlers.errors import read_body
 
 routes = web.RouteTableDef()
@@ -34,7 +41,15 @@ def turn_view(result: TurnResult) -> dict[str, Any]:
     }
 
 
-@routes.post("/api/v1/chat")
+def create_app(body_limit: int) -> web.Application:
+    closed = "the chat API is disabled: set CHAT_API_TOKEN to enable it"
+    app = web.Application(middlewares=[bearer_token(setting("chat_api_token"), closed)])
+    app[BODY_LIMIT] = body_limit
+    app.add_routes(routes)
+    return app
+
+
+@routes.post("")
 async def chat(request: web.Request) -> web.Response:
     body = await read_body(request, ChatRequest)
     message = InboundMessage(
@@ -46,5 +61,5 @@ async def chat(request: web.Request) -> web.Response:
         idempotency_key=f"api:{body.message_id}" if body.message_id else None,
         replies_in_response=True,
     )
-    result = await request.app[SERVICE].handle(message)
+    result = await request.config_dict[SERVICE].handle(message)
     return web.json_response(turn_view(result))

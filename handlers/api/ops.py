@@ -17,7 +17,7 @@ from bot.crm import conversations, journey, leads, privacy
 from bot.dialogue.rasa_client import RasaUnavailable
 from bot.storage.models import Booking, Lead
 from handlers.api import handoffs
-from handlers.auth import bearer_token
+from handlers.auth import bearer_token, setting
 from handlers.context import BODY_LIMIT, CATALOG, CLOCK, LANGUAGES, RASA, SESSIONS, SETTINGS
 from handlers.errors import ApiError, read_body
 
@@ -37,14 +37,9 @@ class ParseRequest(BaseModel):
     language: str | None = Field(default=None, max_length=35)
 
 
-def _ops_token(request: web.Request) -> str | None:
-    token = request.config_dict[SETTINGS].bot_api_token
-    return token.get_secret_value() if token else None
-
-
 def create_app(body_limit: int) -> web.Application:
     closed = "the ops API is disabled: set BOT_API_TOKEN to enable it"
-    app = web.Application(middlewares=[bearer_token(_ops_token, closed)])
+    app = web.Application(middlewares=[bearer_token(setting("bot_api_token"), closed)])
     app[BODY_LIMIT] = body_limit
     app.add_routes(routes)
     app.add_routes(handoffs.routes)

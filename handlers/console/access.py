@@ -17,12 +17,13 @@ import aiohttp_session
 from aiohttp import web
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from limits import RateLimitItemPerMinute
-from limits.aio.storage import MemoryStorage
+from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from bot.settings import Settings
 from bot.staff import users
 from bot.storage.models import StaffUser
+from handlers.client_address import client_address
 from handlers.context import SESSIONS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -95,7 +96,7 @@ async def _signed_in(request: web.Request, session: aiohttp_session.Session) -> 
 
 async def allowed_to_try(request: web.Request, name: str) -> bool:
     limiter = request.app[LIMITER]
-    address = request.remote or "?"
+    address = client_address(request) or "?"
     return await limiter.test(PER_NAME, "name", name) and await limiter.test(
         PER_ADDRESS, "address", address
     )
@@ -104,7 +105,7 @@ async def allowed_to_try(request: web.Request, name: str) -> bool:
 async def failed_try(request: web.Request, name: str) -> None:
     limiter = request.app[LIMITER]
     await limiter.hit(PER_NAME, "name", name)
-    await limiter.hit(PER_ADDRESS, "address", request.remote or "?")
+    await limiter.hit(PER_ADDRESS, "address", client_address(request) or "?")
 
 
 async def sign_in(request: web.Request, user: StaffUser) -> None:
@@ -114,8 +115,8 @@ async def sign_in(request: web.Request, user: StaffUser) -> None:
     session["csrf"] = secrets.token_urlsafe(32)
 
 
-def new_limiter() -> MovingWindowRateLimiter:
-    return MovingWindowRateLimiter(MemoryStorage())
+def new_limiter(storage: Storage) -> MovingWindowRateLimiter:
+    return MovingWindowRateLimiter(storage)
 
 
 def _headers(response: web.StreamResponse) -> web.StreamResponse:

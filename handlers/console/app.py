@@ -4,6 +4,7 @@ sessions, CSRF on every form, a role per page (handlers.console.access)."""
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from limits.aio.storage import Storage
 
 from bot.conversation.language import RIGHT_TO_LEFT
 from bot.settings import Settings
@@ -21,9 +22,9 @@ def direction(message: Touchpoint) -> str:
     return "auto"
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, rate_limits: Storage) -> web.Application:
     app = web.Application(middlewares=[access.session_middleware(settings), access.guard])
-    app[access.LIMITER] = access.new_limiter()
+    app[access.LIMITER] = access.new_limiter(rate_limits)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.PackageLoader("handlers.console", "templates"),

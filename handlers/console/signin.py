@@ -6,6 +6,7 @@ import aiohttp_session
 from aiohttp import web
 
 from bot.staff import audit, users
+from handlers.client_address import client_address
 from handlers.console import access
 from handlers.console.page import render
 from handlers.context import CLOCK, SESSIONS
@@ -41,7 +42,7 @@ async def login(request: web.Request) -> web.Response:
         return await _login_again(request, "Too many attempts: wait a minute and try again.", 429)
     async with request.config_dict[SESSIONS]() as session:
         user = await users.authenticate(session, name, password)
-        address = request.remote
+        address = client_address(request)
         if user is None:
             audit.record(session, name or "?", "login_failed", now, address=address)
         else:

@@ -5,7 +5,10 @@ answered its sendMessage; replies of a redelivered update that never went out
 (the app stopped before sending them) go out now, the others not again.
 """
 
+from dataclasses import replace
+
 import structlog
+from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramAPIError
 
 from bot.conversation.messages import InboundMessage
@@ -21,6 +24,7 @@ class Turns:
         self.delivery = delivery
 
     async def take(self, chat_id: int, message: InboundMessage) -> None:
+        message = replace(message, on_busy=lambda: self._typing(chat_id))
         result = await self.service.handle(message)
         sent: list[int] = []
         waiting = result.undelivered()
@@ -34,3 +38,7 @@ class Turns:
             await self.service.undelivered(failed, f"telegram: {error}")
         finally:
             await self.service.delivered(sent)
+
+    async def _typing(self, chat_id: int) -> None:
+        """The turn waits for Rasa (a rush): Telegram shows "typing..." meanwhile."""
+        await self.delivery.bot.send_chat_action(chat_id, ChatAction.TYPING)

@@ -15,7 +15,7 @@ from handlers.context import CATALOG, CLOCK, SESSIONS, SETTINGS
 routes = web.RouteTableDef()
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 WIDGET_TEXTS = ("open", "title", "placeholder", "send", "close", "assistant", "with_rep",
-                "reconnecting", "typing")  # fmt: skip
+                "reconnecting", "typing", "busy")  # fmt: skip
 NEW = "awareness"  # the stage of a visitor the widget greets
 
 

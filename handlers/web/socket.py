@@ -35,6 +35,7 @@ from bot.conversation.messages import InboundMessage, OutboundMessage, TurnResul
 from bot.crm import leads
 from bot.handoff import records
 from bot.storage.models import Conversation, Touchpoint
+from handlers.client_address import client_address
 from handlers.context import LIVE_SOCKETS, SERVICE, SESSIONS, SETTINGS
 
 log = structlog.get_logger(__name__)
@@ -149,9 +150,16 @@ async def _message(
             "greeted": str(frame.get("greeted") or "")[:10],
         },  # the widget's greeting
         idempotency_key=f"web:{message_id}" if message_id else None,
+        on_busy=lambda: _busy(request.app, visitor, message_id),
+        origin=client_address(request),
     )
     result = await request.app[SERVICE].handle(message)
     await deliver_turn(request.app, visitor, result, message_id)
+
+
+async def _busy(app: web.Application, visitor: str, message_id: str | None) -> None:
+    """The turn waits its turn for Rasa: the widget says one moment."""
+    await app[LIVE_SOCKETS].push(visitor, [{"type": "busy", "id": message_id}])
 
 
 async def deliver_turn(

@@ -3,14 +3,14 @@ and the supervisor brings Rasa back."""
 
 import pytest
 
-from handlers.context import RASA_PROCESS
+from handlers.context import RASA_PROCESSES
 from tests.conftest import RunningBot, eventually
 
 pytestmark = pytest.mark.integration
 
 
 async def test_rasa_killed_mid_conversation_then_restarted(bot: RunningBot) -> None:
-    process = bot.app[RASA_PROCESS]
+    (process,) = bot.app[RASA_PROCESSES]
     first = await bot.chat("int-crash", "hello")
     assert first["replies"][0]["text"].startswith("Hi!")
     restarts = process.restarts
@@ -35,3 +35,26 @@ async def test_rasa_killed_mid_conversation_then_restarted(bot: RunningBot) -> N
     assert process.restarts == restarts + 1
     after = await bot.chat("int-crash", "bye")
     assert after["replies"][0]["text"].startswith("Thanks for stopping by!")
+
+
+async def test_a_rasa_restart_forgets_no_dialogue_state(bot: RunningBot) -> None:
+    """Half-way through the booking form Rasa is killed; restarted, it still knows the
+    car chosen before (its SQL tracker store), and asks only what is left."""
+    (process,) = bot.app[RASA_PROCESSES]
+    sender = "int-restart-form"
+    start = await bot.chat(sender, "I'd like to book a test drive", language="en")
+    tucson = start["replies"][-1]["buttons"][2]["payload"]
+    ask_branch = await bot.chat(sender, tucson)
+    assert ask_branch["replies"][-1]["text"].startswith("At which showroom"), ask_branch
+    restarts = process.restarts
+
+    process.kill()
+
+    async def restarted() -> bool:
+        return process.restarts > restarts
+
+    await eventually(restarted, seconds=30)
+    await process.wait_ready()
+    ask_when = await bot.chat(sender, "Haifa please")
+    slots = ask_when["replies"][-1]["buttons"]
+    assert slots and all(b["payload"].startswith('/inform{"when"') for b in slots), ask_when

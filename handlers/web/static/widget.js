@@ -138,7 +138,8 @@
 
   // The words of the widget, in the visitor's language, from the server.
   var words = { open: "Chat", title: "Chat", placeholder: "", send: "Send", close: "Close",
-                assistant: "", with_rep: "{rep}", reconnecting: "Reconnecting…", typing: "…" };
+                assistant: "", with_rep: "{rep}", reconnecting: "Reconnecting…", typing: "…",
+                busy: "…" };
   var rep = null;  // the person from the team who has the chat, if one has it
   var online = false;
   var config = null;
@@ -164,6 +165,15 @@
     if (!online) state.textContent = words.reconnecting;
     else if (rep) state.textContent = words.with_rep.replace("{rep}", rep);
     else state.textContent = words.assistant;
+  }
+
+  // The server is queueing our turn (a rush): say so where "typing" is shown;
+  // the answer follows, and replaces it.
+  function onBusy() {
+    showTyping(true);
+    typing.textContent = words.busy;
+    typing.removeAttribute("aria-hidden");
+    typing.setAttribute("role", "status");
   }
 
   var typing = null;
@@ -247,6 +257,7 @@
       if (data.type === "history") onHistory(data);
       else if (data.type === "reply") onReply(data);
       else if (data.type === "done") onDone(data);
+      else if (data.type === "busy") onBusy();
       else if (data.type === "error") { showTyping(false); show("note", data.error); }
     };
     socket.onclose = function () {

@@ -1,5 +1,6 @@
 """The conversation service on a real database, with Rasa down (nothing on its port)."""
 
+from limits.aio.storage import MemoryStorage
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -164,7 +165,8 @@ async def test_a_held_message_is_stored_and_only_the_first_gets_the_notice(
     dealer: Profile,
     languages: LanguageChooser,
 ) -> None:
-    service = conversation_service(sessions, dead_rasa, dealer, languages, telegram=Throttle(1, 60))
+    budget = Throttle("telegram", 1, 60, MemoryStorage())
+    service = conversation_service(sessions, dead_rasa, dealer, languages, telegram=budget)
     await service.handle(InboundMessage("telegram", "43", "hello"))  # within the budget
     first = await service.handle(InboundMessage("telegram", "43", "spam 1"))
     second = await service.handle(InboundMessage("telegram", "43", "spam 2"))

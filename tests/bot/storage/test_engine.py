@@ -30,6 +30,22 @@ async def test_migrations_go_up_down_and_up_again(engine: AsyncEngine) -> None:
     assert tables <= await table_names(engine)
 
 
+async def test_replicas_starting_at_once_migrate_one_after_the_other(
+    engine: AsyncEngine,
+) -> None:
+    await downgrade(engine, "base")
+    replicas = [create_engine(engine.url.render_as_string(hide_password=False)) for _ in range(3)]
+    try:
+        await asyncio.gather(*(migrate(replica) for replica in replicas))
+    finally:
+        for replica in replicas:
+            await replica.dispose()
+    async with engine.connect() as connection:
+        versions = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
+    assert len(versions) == 1
+    assert {"leads", "touchpoints", "handoffs"} <= await table_names(engine)
+
+
 async def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'wal.db'}")
     async with engine.connect() as connection:

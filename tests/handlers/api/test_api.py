@@ -11,6 +11,8 @@ from sqlalchemy import select
 from bot.storage.models import Lead, Touchpoint
 from handlers.context import RASA_TOKEN, SESSIONS
 from tests.conftest import (
+    CHAT_AUTH,
+    CHAT_TOKEN,
     OPS_TOKEN,
     PostgresServer,
     RunningBot,
@@ -46,6 +48,24 @@ async def test_ops_api_is_disabled_when_no_token_is_configured(
         assert "set BOT_API_TOKEN" in (await response.json())["error"]
 
 
+async def test_chat_api_needs_its_own_token_and_is_closed_without_one(
+    bot_without_rasa: RunningBot,
+) -> None:
+    bot, body = bot_without_rasa, {"sender": "server-1", "text": "hi"}
+    url = f"{bot.url}/api/v1/chat"
+    wrong = ({}, {"Authorization": f"Bearer {OPS_TOKEN}"}, {"Authorization": CHAT_TOKEN})
+    for headers in wrong:
+        async with bot.http.post(url, json=body, headers=headers) as response:
+            assert response.status == 401
+            assert (await response.json())["error"] == "missing or wrong bearer token"
+    bot.settings.chat_api_token = None
+    async with bot.http.post(url, json=body, headers=CHAT_AUTH) as response:
+        assert response.status == 401
+        assert "set CHAT_API_TOKEN" in (await response.json())["error"]
+    async with bot.app[SESSIONS]() as session:
+        assert await session.scalar(select(Lead)) is None  # refused before any work
+
+
 async def test_unknown_lead_is_404(bot_without_rasa: RunningBot) -> None:
     headers = {"Authorization": f"Bearer {OPS_TOKEN}"}
     url = f"{bot_without_rasa.url}/api/v1/leads/424242"
@@ -68,7 +88,9 @@ async def test_malformed_chat_requests_get_a_clear_400(
     bot_without_rasa: RunningBot, body: bytes, content_type: str
 ) -> None:
     async with bot_without_rasa.http.post(
-        f"{bot_without_rasa.url}/api/v1/chat", data=body, headers={"Content-Type": content_type}
+        f"{bot_without_rasa.url}/api/v1/chat",
+        data=body,
+        headers={"Content-Type": content_type} | CHAT_AUTH,
     ) as response:
         assert response.status == 400
         payload = await response.json()
@@ -79,7 +101,7 @@ async def test_malformed_chat_requests_get_a_clear_400(
 async def test_oversized_body_is_refused_with_413(bot_without_rasa: RunningBot) -> None:
     body = {"sender": "big", "text": "x" * (bot_without_rasa.settings.max_request_bytes + 1)}
     async with bot_without_rasa.http.post(
-        f"{bot_without_rasa.url}/api/v1/chat", json=body
+        f"{bot_without_rasa.url}/api/v1/chat", json=body, headers=CHAT_AUTH
     ) as response:
         assert response.status == 413
         assert "error" in await response.json()
@@ -243,7 +265,7 @@ async def test_a_chat_request_retried_with_its_message_id_is_answered_once(
     url = f"{fast_bot.url}/api/v1/chat"
     answers = []
     for _ in range(2):
-        async with fast_bot.http.post(url, json=body) as response:
+        async with fast_bot.http.post(url, json=body, headers=CHAT_AUTH) as response:
             assert response.status == 200
             answers.append(await response.json())
     assert answers[0] == answers[1] and answers[0]["stage"] == "consideration"
@@ -252,7 +274,8 @@ async def test_a_chat_request_retried_with_its_message_id_is_answered_once(
     assert [t["status"] for t in lead["touchpoints"] if t["direction"] != "event"] == [
         "done", "delivered"
     ]  # fmt: skip
-    async with fast_bot.http.post(url, json=body | {"message_id": "bad id!"}) as response:
+    bad = body | {"message_id": "bad id!"}
+    async with fast_bot.http.post(url, json=bad, headers=CHAT_AUTH) as response:
         assert response.status == 400
 
 

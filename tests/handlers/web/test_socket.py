@@ -21,7 +21,15 @@ from bot.crm import leads, touchpoints
 from bot.followups import schedule
 from bot.storage.models import Conversation, FollowUp, Touchpoint
 from handlers.context import CLOCK, FOLLOWUPS, SESSIONS
-from tests.conftest import RunningBot, free_port, history_of, make_settings, serve
+from tests.conftest import (
+    RunningBot,
+    free_port,
+    history_of,
+    make_settings,
+    on_fake,
+    serve,
+    serve_with,
+)
 from tests.fakes.rasa import FakeRasa
 
 VISITOR = "visitor-abcdef123456"
@@ -327,3 +335,31 @@ async def test_the_conversation_so_far_comes_first_on_every_connect(fast_bot: Ru
     assert history["messages"][1]["buttons"] == hello["buttons"]
     assert all(m["at"] for m in history["messages"]) and history["rep"] is None
     assert again["type"] == "reply" and again["id"] == price["id"]  # still to acknowledge
+
+
+async def test_a_visitor_and_an_address_each_have_a_budget(
+    tmp_path: Path, fake_rasa: FakeRasa
+) -> None:
+    """Three messages a minute per visitor, five per address: the fourth of one visitor
+    and the sixth of the address are stored and not answered, with one notice each."""
+    settings = on_fake(fake_rasa, tmp_path, web_throttle_messages=3, address_throttle_messages=5)
+    async for bot in serve_with(fake_rasa, settings):
+        answers: dict[str, list[str]] = {}
+        for visitor, count in (("visitor-budget-aaaaaa", 4), ("visitor-budget-bbbbbb", 2)):
+            async with bot.http.ws_connect(f"{bot.url}/ws?visitor={visitor}") as ws:
+                await history_of(ws)
+                for n in range(count):
+                    await ws.send_json({"type": "message", "id": f"b-{n:06}", "text": "hello"})
+                    frames = await frames_until_done(ws)
+                    texts = [f["text"] for f in frames if f["type"] == "reply"]
+                    answers.setdefault(visitor, []).append(texts[0] if texts else "")
+        async with bot.app[SESSIONS]() as session:
+            kept = list(await session.scalars(
+                select(Touchpoint.status).where(Touchpoint.direction == "in")
+                .order_by(Touchpoint.id)))  # fmt: skip
+    notice = "You're sending messages faster than I can answer."
+    first, second = answers.values()
+    assert [a.startswith(notice) for a in first] == [False, False, False, True]
+    assert [a.startswith(notice) for a in second] == [False, True]  # the address's sixth
+    assert len(fake_rasa.calls) == 4
+    assert kept == ["done"] * 3 + ["throttled", "done", "throttled"]
