@@ -76,22 +76,12 @@ class FakeRasa:
     _slots: dict[str, dict[str, Any]] = field(default_factory=dict)
     _events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
+    _port: int = 0
     _http: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> "FakeRasa":
-        app = web.Application()
-        app.router.add_post("/webhooks/journey/webhook", self._webhook)
-        app.router.add_post("/model/parse", self._parse)
-        app.router.add_get("/status", self._status)
-        app.router.add_post("/conversations/{sender}/tracker/events", self._events_api)
-        app.router.add_put("/conversations/{sender}/tracker/events", self._replace_events)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
         self._http = aiohttp.ClientSession()
+        await self.start()
         return self
 
     async def __aexit__(
@@ -100,9 +90,30 @@ class FakeRasa:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        assert self._runner is not None and self._http is not None
+        assert self._http is not None
         await self._http.close()
-        await self._runner.cleanup()
+        await self.stop()
+
+    async def start(self) -> None:
+        """Listen (again, on the same port after ``stop``: Rasa back after a crash)."""
+        app = web.Application()
+        app.router.add_post("/webhooks/journey/webhook", self._webhook)
+        app.router.add_post("/model/parse", self._parse)
+        app.router.add_get("/status", self._status)
+        app.router.add_post("/conversations/{sender}/tracker/events", self._events_api)
+        app.router.add_put("/conversations/{sender}/tracker/events", self._replace_events)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self._port)
+        await site.start()
+        self._port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{self._port}"
+
+    async def stop(self) -> None:
+        """Stop answering, as a killed Rasa does: connections refused."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
 
     # -- the language model -------------------------------------------------------------
 
