@@ -24,7 +24,7 @@ test: setup system-packages lint
 
 ## test-fast: only the tests that need no Rasa server, browser or PostgreSQL
 test-fast: $(VENV)/.installed
-	$(VENV)/bin/pytest -m "not integration and not browser and not postgres" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "not integration and not browser and not postgres and not redis" $(PYTEST_ARGS)
 
 ## train: retrain the Rasa model (only when nlu/, stories/, domain.yml or config.yml changed)
 train: $(MODEL)
@@ -70,10 +70,11 @@ $(MODEL): $(RASA_VENV)/.installed $(TRAINING_DATA)
 		--out models --fixed-model-name current
 	@touch $@
 
-## system-packages: Debian's chromium and PostgreSQL for the browser and database tests
+## system-packages: Debian's chromium, PostgreSQL and Redis for the browser, database and replica tests
 system-packages:
 	@missing=""; command -v chromium >/dev/null || missing="chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then echo "==> installing Debian packages:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 

@@ -23,12 +23,18 @@ figures are what happened, never a success after a timeout.
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import shutil
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -226,6 +232,44 @@ async def bare_rasa(workdir: Path) -> RasaProcess:
     return process
 
 
+def spy_on(spy: str, pid: int, out: Path) -> "subprocess.Popen[bytes]":
+    command = [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "50",
+               "--nonblocking", "--output", str(out)]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+
+
+@contextlib.contextmanager
+def profiled(pids: dict[str, int], folder: Path | None) -> Iterator[None]:
+    """py-spy samples each process meanwhile (``--profile``): collapsed stacks in folder."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if folder is None or not Path(spy).exists():
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    spies = [spy_on(spy, pid, folder / f"{label}.txt") for label, pid in pids.items()]
+    try:
+        yield
+    finally:
+        for spy_process in spies:
+            spy_process.send_signal(2)  # SIGINT: py-spy writes its file and exits
+            spy_process.wait(timeout=60)
+
+
+def hottest(stacks: Path, top: int = 12) -> list[tuple[str, float]]:
+    """Functions by the share of samples they were on the stack (inclusive)."""
+    seen: Counter[str] = Counter()
+    total = 0
+    for line in stacks.read_text(encoding="utf-8", errors="replace").splitlines():
+        frames, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        for frame in {f.split(" (")[0] + " (" + f.split(" (")[-1].split(":")[0] + ")"
+                      for f in frames.split(";") if f}:  # fmt: skip
+            seen[frame] += int(count)
+    return [(frame, n / total) for frame, n in seen.most_common(top)] if total else []
+
+
 def line(phase: dict[str, Any]) -> str:
     return (
         f"{phase['name']:<34}{phase['prospects']:>6}{phase['answered']:>7}{phase['failed']:>7}"
@@ -252,7 +296,8 @@ async def app_run(workdir: Path, workers: int, args: argparse.Namespace) -> dict
         questions = await run_phase(
             "app: everyday questions", everyday("e", args.compare), say, pids
         )
-        journey = await run_phase("app: journeys", journeys("j", args.prospects), say, pids)
+        with profiled(pids, args.profile and args.profile / f"workers-{workers}"):
+            journey = await run_phase("app: journeys", journeys("j", args.prospects), say, pids)
         memory = {label: peak_mb(pid) for label, pid in pids.items()}
     finally:
         await app.stop()
@@ -311,6 +356,10 @@ async def main(args: argparse.Namespace) -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
     print(f"\nfigures written to {args.json}")
+    for stacks in sorted(args.profile.glob("*/*.txt")) if args.profile else []:
+        print(f"\nprofile {stacks.parent.name}/{stacks.stem} (share of samples on the stack):")
+        for frame, share in hottest(stacks):
+            print(f"  {share:6.1%}  {frame}")
     if any(
         r[p]["failed"] + r[p]["stored"]["failed"] for r in runs for p in ("everyday", "journeys")
     ):
@@ -323,4 +372,7 @@ if __name__ == "__main__":
     parser.add_argument("--compare", type=int, default=50, help="everyday prospects at once")
     parser.add_argument("--workers", type=lambda v: [int(n) for n in v.split(",")], default=[1, 2])
     parser.add_argument("--json", type=Path, default=PROJECT_DIR / "results" / "bench.json")
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="folder for py-spy's stacks of the journeys"
+    )
     asyncio.run(main(parser.parse_args()))

@@ -18,12 +18,14 @@ import aiohttp_jinja2
 import jinja2
 import structlog
 from aiohttp import web
+from redis.asyncio import Redis
 
 from bot import metrics as counters
 from bot.clock import Clock
 from bot.content.catalog import Catalog
 from bot.content.profile import load_profile
 from bot.conversation.language import LanguageChooser
+from bot.conversation.locks import SharedLocks
 from bot.conversation.outbox import Sender
 from bot.conversation.service import ConversationService
 from bot.conversation.steps import default_steps
@@ -41,6 +43,7 @@ from bot.handoff.triggers import Triggers
 from bot.logs import configure_logging
 from bot.settings import Settings
 from bot.staff import command
+from bot.storage.bus import Bus
 from bot.storage.engine import create_engine, migrate, session_factory
 from handlers import health, metrics, rasa_actions
 from handlers.api import chat, ops
@@ -60,6 +63,7 @@ from handlers.context import (
     RASA_PROCESSES,
     RASA_TOKEN,
     RATE_LIMITS,
+    REDIS,
     SERVICE,
     SESSIONS,
     SETTINGS,
@@ -86,6 +90,25 @@ async def storage(app: web.Application) -> AsyncIterator[None]:
     app[SESSIONS] = session_factory(engine)
     yield
     await engine.dispose()
+
+
+async def replicas(app: web.Application) -> AsyncIterator[None]:
+    """The production mode (REDIS_URL): hear the other replicas' pushes to widgets and
+    inboxes, and close the Redis connections at the end."""
+    if REDIS not in app:
+        yield
+        return
+    bus = Bus(app[REDIS])
+    app[LIVE_SOCKETS].bus = app[INBOX].bus = bus
+    topics = {"live": app[LIVE_SOCKETS].heard, "inbox": app[INBOX].heard}
+    ready = {topic: asyncio.Event() for topic in topics}
+    listening = [asyncio.create_task(bus.listen(t, heard, ready[t])) for t, heard in topics.items()]
+    await asyncio.wait_for(asyncio.gather(*(e.wait() for e in ready.values())), 30)
+    yield
+    for task in listening:
+        task.cancel()
+    await asyncio.gather(*listening, return_exceptions=True)
+    await app[REDIS].aclose()
 
 
 async def rasa(app: web.Application) -> AsyncIterator[None]:
@@ -165,6 +188,7 @@ async def _services(app: web.Application, client: RasaClient) -> None:
         default_language=settings.default_language,
         steps=default_steps(settings.max_message_chars, throttles, handoffs, by_address),
         triggers=Triggers(handoffs),
+        locks=SharedLocks(app[REDIS]) if REDIS in app else None,
     )
 
 
@@ -234,10 +258,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app[BODY_LIMIT] = settings.max_request_bytes
     app[CLOCK] = clock or Clock()
     app[RATE_LIMITS] = storage_at(settings.rate_limit_storage_url)
+    if settings.redis_url is not None:  # connects on first use
+        app[REDIS] = Redis.from_url(settings.redis_url.get_secret_value())
     app[LIVE_SOCKETS] = LiveSockets()
     app[INBOX] = Feed()
     app.on_shutdown.append(close_sockets)
-    app.cleanup_ctx.extend([storage, rasa])
+    app.cleanup_ctx.extend([storage, replicas, rasa])
     if settings.telegram_bot_token is not None:
         _add_telegram(app, settings)
     app.cleanup_ctx.append(followup_runner)
@@ -260,7 +286,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
 def _add_telegram(app: web.Application, settings: Settings) -> None:
     """Built here, not at start-up: the webhook route must exist before the app starts."""
     bot = telegram.create_bot(settings)
-    dispatcher = telegram.create_dispatcher(settings.telegram_reps_chat_id)
+    dispatcher = telegram.create_dispatcher(settings.telegram_reps_chat_id, app.get(REDIS))
     app[TELEGRAM_BOT], app[TELEGRAM_DISPATCHER] = bot, dispatcher
     if settings.telegram_webhook_url:
         handler = telegram.WebhookHandler(dispatcher, bot, secret_token=settings.telegram_secret)

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     log_json: bool = False
 
     database_url: str = f"sqlite+aiosqlite:///{PROJECT_DIR / 'var' / 'bot.db'}"
+    # Production with several replicas: what they share (per-conversation order,
+    # pushes to widgets and inboxes open on another replica, Telegram's update
+    # isolation), e.g. redis://:password@redis:6379/0. Unset: one process.
+    redis_url: SecretStr | None = None
 
     # Rasa: managed as child processes unless RASA_URL points at running servers
     # (several: comma-separated, one per Rasa process).

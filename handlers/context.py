@@ -7,6 +7,7 @@ which looks in the sub-app first and then in the app it is mounted on.
 from aiogram import Bot, Dispatcher
 from aiohttp import web
 from limits.aio.storage import Storage
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -29,6 +30,7 @@ ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 RASA_TOKEN = web.AppKey("rasa_token", str)
 RASA = web.AppKey("rasa", RasaClient)
+REDIS = web.AppKey("redis", Redis)  # the production mode: what replicas share
 RATE_LIMITS = web.AppKey("rate_limits", Storage)  # limits' counters: memory or Redis
 RASA_PROCESSES = web.AppKey("rasa_processes", list[RasaProcess])  # managed ones
 SERVICE = web.AppKey("conversation_service", ConversationService)

@@ -31,6 +31,7 @@ class AppProcess:
     production: tests kill it with SIGKILL and start it again on the same database."""
 
     def __init__(self, tmp_path: Path, **env: str) -> None:
+        tmp_path.mkdir(parents=True, exist_ok=True)
         self.port, self.log = free_port(), tmp_path / f"app-{uuid.uuid4().hex[:6]}.log"
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.storage.models import Touchpoint
 from tests.app_process import CHAT_AUTH, AppProcess
-from tests.conftest import PostgresServer, on_fake, serve_with
+from tests.conftest import PostgresServer, RedisServer, on_fake, serve_with
 from tests.fakes.rasa import FakeRasa
 
 pytestmark = pytest.mark.drill
@@ -189,4 +189,27 @@ async def test_postgresql_restarted_mid_load_costs_a_delay_not_a_message(
             await asyncio.to_thread(postgres_server.start)
             await running
     await report("PostgreSQL restart", load, database_url)
+    assert load.failed_replies == 0
+
+
+@pytest.mark.redis
+async def test_redis_restarted_mid_load_costs_a_delay_not_a_message(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """The production mode's per-conversation queues and rate limits live in Redis:
+    while it restarts, turns wait for it (and the flood guard lets messages through)."""
+    async with FakeRasa(delay=0.05) as rasa:
+        settings = on_fake(
+            rasa, tmp_path, redis_url=redis_server.url,
+            rate_limit_storage_url=f"async+{redis_server.url}",
+        )  # fmt: skip
+        async for bot in serve_with(rasa, settings):
+            load = Load(bot.url, prospects=20)
+            running = asyncio.create_task(load.run())
+            await load.after(30)
+            await asyncio.to_thread(redis_server.stop)
+            await asyncio.sleep(1)
+            await asyncio.to_thread(redis_server.start)
+            await running
+    await report("Redis restart", load, settings.database_url)
     assert load.failed_replies == 0

@@ -34,7 +34,7 @@ from bot.booking.details import kind_named
 from bot.clock import Clock
 from bot.conversation import outbox
 from bot.conversation.language import LanguageChooser, normalise
-from bot.conversation.locks import KeyedLocks
+from bot.conversation.locks import KeyedLocks, Locks
 from bot.conversation.messages import InboundMessage, TurnResult, clean_text
 from bot.conversation.turn import Step, Turn
 from bot.conversation.wording import Wording
@@ -77,6 +77,7 @@ class ConversationService:
         steps: Sequence[Step],
         triggers: Triggers | None = None,
         database_patience: float = 60.0,
+        locks: Locks | None = None,
     ) -> None:
         self.sessions = sessions
         self.rasa = rasa
@@ -87,7 +88,7 @@ class ConversationService:
         self.steps = list(steps)
         self.triggers = triggers
         self.patience = database_patience
-        self.locks = KeyedLocks()
+        self.locks = locks or KeyedLocks()
 
     async def handle(self, message: InboundMessage) -> TurnResult:
         if message.idempotency_key is None:  # still, a retry inside this call stores it once

@@ -9,10 +9,14 @@ telling the sender once per window why.
 
 from enum import Enum
 
+import structlog
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
 from limits.storage import storage_from_string
+
+log = structlog.get_logger(__name__)
 
 
 class Verdict(Enum):
@@ -32,17 +36,25 @@ class Throttle:
         self.limiter = MovingWindowRateLimiter(storage)
 
     async def check(self, key: str) -> Verdict:
-        if await self.limiter.hit(self.budget, self.name, key):
+        """Over the budget or not. With the counts unreachable (Redis restarting) the
+        message is let through: a flood guard must not cost an honest prospect's turn."""
+        try:
+            if await self.limiter.hit(self.budget, self.name, key):
+                return Verdict.OK
+            if await self.limiter.hit(self.notice, self.name, "told", key):
+                return Verdict.NOTICE
+        except StorageError as error:
+            log.warning("throttle.storage_unreachable", error=str(error)[:200])
             return Verdict.OK
-        if await self.limiter.hit(self.notice, self.name, "told", key):
-            return Verdict.NOTICE
         return Verdict.QUIET
 
 
 def storage_at(url: str) -> Storage:
     """limits' async storage at ``url``: ``async+memory://``, or Redis through redis-py
     (``async+redis://host:6379/0``), shared by every replica."""
-    options = {"implementation": "redispy"} if "redis" in url.split("://", 1)[0] else {}
+    options: dict[str, str | bool] = {"wrap_exceptions": True}
+    if "redis" in url.split("://", 1)[0]:
+        options["implementation"] = "redispy"
     storage = storage_from_string(url, **options)
     if not isinstance(storage, Storage):
         raise ValueError(f"RATE_LIMIT_STORAGE_URL must be an async+ storage, not {url!r}")

@@ -2,16 +2,18 @@
 
 A desk like the Telegram group, but for the pages open in the console: each
 open inbox subscribes and gets a queue of changes (the kind and the card),
-and redraws itself. In this process only: with several app replicas the
-changes have to travel through Redis (the production mode).
+and redraws itself. With several app replicas (Redis) each change also goes to the
+others, so an inbox open on replica A sees a handoff taken through replica B.
 """
 
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from bot.handoff.card import Card
+from bot.storage.bus import Bus
 
 QUEUE_SIZE = 100  # a page this far behind has stopped reading: it misses changes, not memory
 
@@ -25,6 +27,7 @@ class Change:
 class Feed:
     def __init__(self) -> None:
         self._queues: set[asyncio.Queue[Change | None]] = set()
+        self.bus: Bus | None = None  # set in the production mode
 
     @contextmanager
     def subscribe(self) -> Iterator["asyncio.Queue[Change | None]"]:
@@ -41,31 +44,41 @@ class Feed:
             _offer(queue, None)
 
     def publish(self, kind: str, card: Card) -> None:
+        """Tell the inboxes open in this process."""
         for queue in self._queues:
             _offer(queue, Change(kind, card))
+
+    async def heard(self, data: dict[str, Any]) -> None:
+        """A change on another replica."""
+        self.publish(str(data["kind"]), data["card"])
+
+    async def _changed(self, kind: str, card: Card) -> None:
+        self.publish(kind, card)
+        if self.bus is not None:
+            await self.bus.publish("inbox", {"kind": kind, "card": card})
 
     # -- the Desk protocol --------------------------------------------------------------
 
     async def announce(self, card: Card) -> None:
-        self.publish("announced", card)
+        await self._changed("announced", card)
 
     async def claimed(self, card: Card) -> None:
-        self.publish("claimed", card)
+        await self._changed("claimed", card)
 
     async def relay(self, card: Card, name: str, text: str) -> None:
-        self.publish("relayed", card)
+        await self._changed("relayed", card)
 
     async def answered(self, card: Card) -> None:
-        self.publish("answered", card)
+        await self._changed("answered", card)
 
     async def remind(self, card: Card) -> None:
-        self.publish("reminded", card)
+        await self._changed("reminded", card)
 
     async def released(self, card: Card) -> None:
-        self.publish("released", card)
+        await self._changed("released", card)
 
     async def expired(self, card: Card) -> None:
-        self.publish("expired", card)
+        await self._changed("expired", card)
 
 
 def _offer(queue: "asyncio.Queue[Change | None]", change: Change | None) -> None:

@@ -19,11 +19,13 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
+from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiogram.types import Update
 from aiogram.types.update import UpdateTypeLookupError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from pydantic import ValidationError
+from redis.asyncio import Redis
 
 from bot.settings import Settings
 from handlers.telegram import prospects, reps, unsupported
@@ -43,10 +45,15 @@ def create_bot(settings: Settings) -> Bot:
     return Bot(settings.telegram_bot_token.get_secret_value(), session=session)
 
 
-def create_dispatcher(reps_chat_id: int | None = None) -> Dispatcher:
+def create_dispatcher(reps_chat_id: int | None = None, redis: Redis | None = None) -> Dispatcher:
     """Handlers get ``turns`` (and, for the reps' group, ``handoffs`` and ``desk``) by
-    name, set on the dispatcher once the services exist (bot/__main__.py)."""
-    dispatcher = Dispatcher(name="journey-bot")
+    name, set on the dispatcher once the services exist (bot/__main__.py). With Redis
+    (several replicas behind one webhook) aiogram keeps its storage there and isolates
+    each chat's updates across replicas."""
+    shared = {} if redis is None else {
+        "storage": RedisStorage(redis), "events_isolation": RedisEventIsolation(redis)
+    }  # fmt: skip
+    dispatcher = Dispatcher(name="journey-bot", **shared)  # type: ignore[arg-type]
     dispatcher["in_flight"] = in_flight = InFlight()
     dispatcher.update.outer_middleware(in_flight)
     dispatcher.update.outer_middleware(OneChatAtATime())
