@@ -352,7 +352,8 @@ async def main(args: argparse.Namespace) -> None:
         await rasa.stop()
     runs = [await app_run(workdir, workers, args) for workers in args.workers]
     report(summary, runs)
-    figures = {"bare": summary, "app": runs, "args": vars(args), "cores": os.cpu_count()}
+    options = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    figures = {"bare": summary, "app": runs, "args": options, "cores": os.cpu_count()}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
     print(f"\nfigures written to {args.json}")
