@@ -186,12 +186,11 @@ def rest_sayer(url: str) -> Any:
     return say
 
 
-def everyday(prefix: str, prospects: int) -> dict[str, list[str]]:
-    return {f"{prefix}-{n}": EVERYDAY[LANGUAGES[n % len(LANGUAGES)]] for n in range(prospects)}
-
-
-def journeys(prefix: str, prospects: int) -> dict[str, list[str]]:
-    return {f"{prefix}-{n}": JOURNEYS[LANGUAGES[n % len(LANGUAGES)]] for n in range(prospects)}
+def conversations(
+    prefix: str, prospects: int, scripts: dict[str, list[str]]
+) -> dict[str, list[str]]:
+    """Each prospect's messages, the languages taking turns."""
+    return {f"{prefix}-{n}": scripts[LANGUAGES[n % len(LANGUAGES)]] for n in range(prospects)}
 
 
 def stored(database: Path, prefix: str) -> dict[str, int]:
@@ -294,10 +293,12 @@ async def app_run(workdir: Path, workers: int, args: argparse.Namespace) -> dict
         say = app_sayer(app.url)
         await run_phase("warm-up", {"warm": ["hi"]}, say, pids)
         questions = await run_phase(
-            "app: everyday questions", everyday("e", args.compare), say, pids
+            "app: everyday questions", conversations("e", args.compare, EVERYDAY), say, pids
         )
         with profiled(pids, args.profile and args.profile / f"workers-{workers}"):
-            journey = await run_phase("app: journeys", journeys("j", args.prospects), say, pids)
+            journey = await run_phase(
+                "app: journeys", conversations("j", args.prospects, JOURNEYS), say, pids
+            )
         memory = {label: peak_mb(pid) for label, pid in pids.items()}
     finally:
         await app.stop()
@@ -346,7 +347,9 @@ async def main(args: argparse.Namespace) -> None:
         pids = {"rasa": rasa.process.pid}
         say = rest_sayer(rasa.url)
         await run_phase("warm-up", {"warm": ["hi"]}, say, pids)
-        bare = await run_phase("bare Rasa: everyday", everyday("e", args.compare), say, pids)
+        bare = await run_phase(
+            "bare Rasa: everyday", conversations("e", args.compare, EVERYDAY), say, pids
+        )
         summary = bare.summary() | {"peak_memory_mb": peak_mb(rasa.process.pid)}
     finally:
         await rasa.stop()

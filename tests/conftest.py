@@ -505,6 +505,20 @@ async def fast_telegram_bot(
 
 
 @pytest.fixture
+async def fast_webhook_bot(
+    tmp_path: Path, bot_api: FakeBotAPI, fake_rasa: FakeRasa
+) -> AsyncIterator[RunningBot]:
+    """Webhook mode on the fake Rasa server, so turns get real answers."""
+    settings = on_fake(fake_rasa, tmp_path, **telegram_of(bot_api))
+    url = f"{settings.base_url}/webhooks/telegram"
+    async for running in serve_with(
+        fake_rasa, settings.model_copy(update={"telegram_webhook_url": url})
+    ):
+        await bot_api.wait_for("setWebhook", 1)
+        yield running
+
+
+@pytest.fixture
 async def reps_bot(
     tmp_path: Path, fake_rasa: FakeRasa, bot_api: FakeBotAPI
 ) -> AsyncIterator[RunningBot]:

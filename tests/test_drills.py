@@ -13,7 +13,7 @@ its database restarted, its Rasa slow or killed.
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.settings import Settings
 from bot.storage.models import Touchpoint
 from tests.app_process import CHAT_AUTH, AppProcess
 from tests.conftest import PostgresServer, RedisServer, on_fake, serve_with
@@ -80,6 +81,25 @@ class Load:
         while len(self.answered) < answers:
             self.progress.clear()
             await self.progress.wait()
+
+
+async def under_load(
+    rasa: FakeRasa, settings: Settings, fault: Callable[[], Awaitable[None]]
+) -> Load:
+    """20 prospects on the app in this process; ``fault`` strikes after 30 answers."""
+    async for bot in serve_with(rasa, settings):
+        load = Load(bot.url, prospects=20)
+        running = asyncio.create_task(load.run())
+        await load.after(30)
+        await fault()
+        await running
+    return load
+
+
+async def restart(server: PostgresServer | RedisServer) -> None:
+    await asyncio.to_thread(server.stop)
+    await asyncio.sleep(1)
+    await asyncio.to_thread(server.start)
 
 
 async def stored(database_url: str) -> tuple[int, int]:
@@ -154,14 +174,13 @@ async def test_rasa_killed_mid_load_costs_polite_answers_and_loses_nothing(
     "a person will follow up" (and marked failed for the team), the rest normally."""
     async with FakeRasa(delay=0.05) as rasa:
         settings = on_fake(rasa, tmp_path, rasa_timeout_seconds=2.0)
-        async for bot in serve_with(rasa, settings):
-            load = Load(bot.url, prospects=20)
-            running = asyncio.create_task(load.run())
-            await load.after(30)
+
+        async def kill_rasa() -> None:
             await rasa.stop()
             await asyncio.sleep(2)
             await rasa.start()
-            await running
+
+        load = await under_load(rasa, settings, kill_rasa)
     await report("Rasa killed", load, settings.database_url)
     assert 0 < load.failed_replies < load.sent
 
@@ -180,14 +199,7 @@ async def test_postgresql_restarted_mid_load_costs_a_delay_not_a_message(
     database_url = f"{postgres_server.url}/postgres"
     async with FakeRasa(delay=0.05) as rasa:
         settings = on_fake(rasa, tmp_path, database_url=database_url)
-        async for bot in serve_with(rasa, settings):
-            load = Load(bot.url, prospects=20)
-            running = asyncio.create_task(load.run())
-            await load.after(30)
-            await asyncio.to_thread(postgres_server.stop)
-            await asyncio.sleep(1)
-            await asyncio.to_thread(postgres_server.start)
-            await running
+        load = await under_load(rasa, settings, lambda: restart(postgres_server))
     await report("PostgreSQL restart", load, database_url)
     assert load.failed_replies == 0
 
@@ -203,13 +215,6 @@ async def test_redis_restarted_mid_load_costs_a_delay_not_a_message(
             rasa, tmp_path, redis_url=redis_server.url,
             rate_limit_storage_url=f"async+{redis_server.url}",
         )  # fmt: skip
-        async for bot in serve_with(rasa, settings):
-            load = Load(bot.url, prospects=20)
-            running = asyncio.create_task(load.run())
-            await load.after(30)
-            await asyncio.to_thread(redis_server.stop)
-            await asyncio.sleep(1)
-            await asyncio.to_thread(redis_server.start)
-            await running
+        load = await under_load(rasa, settings, lambda: restart(redis_server))
     await report("Redis restart", load, settings.database_url)
     assert load.failed_replies == 0

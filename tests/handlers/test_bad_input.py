@@ -4,21 +4,17 @@ dropped socket, and every valid message is stored exactly once.
 """
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.storage.models import Conversation, Touchpoint
 from handlers.context import RASA_TOKEN, SESSIONS
-from tests.conftest import CHAT_AUTH, RunningBot, on_fake, serve, telegram_of
+from tests.conftest import CHAT_AUTH, RunningBot
 from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.rasa import FakeRasa
 
 EXAMPLES = settings(
     max_examples=40,
@@ -119,17 +115,6 @@ async def test_any_frame_on_the_socket_gets_an_error_or_a_reply_and_the_socket_l
         assert set(seen) <= {"error", "reply", "done", "busy"}
 
 
-@pytest.fixture
-async def webhook_bot(
-    tmp_path: Path, fake_rasa: FakeRasa, bot_api: FakeBotAPI
-) -> AsyncIterator[RunningBot]:
-    settings = on_fake(fake_rasa, tmp_path, **telegram_of(bot_api))
-    url = f"{settings.base_url}/webhooks/telegram"
-    async for running in serve(settings.model_copy(update={"telegram_webhook_url": url})):
-        await bot_api.wait_for("setWebhook", 1)
-        yield running
-
-
 def updates() -> st.SearchStrategy[Any]:
     """Telegram-shaped updates with odd fields, and plain junk."""
     chat = st.fixed_dictionaries(
@@ -149,13 +134,12 @@ def updates() -> st.SearchStrategy[Any]:
 @EXAMPLES
 @given(update=updates())
 async def test_any_update_on_the_telegram_webhook_gets_200_or_a_clear_400(
-    webhook_bot: RunningBot, bot_api: FakeBotAPI, update: Any
+    fast_webhook_bot: RunningBot, bot_api: FakeBotAPI, update: Any
 ) -> None:
     assert bot_api.webhook is not None
     headers = {"X-Telegram-Bot-Api-Secret-Token": bot_api.webhook["secret_token"]}
-    post = webhook_bot.http.post(
-        f"{webhook_bot.url}/webhooks/telegram", json=update, headers=headers
-    )
+    bot = fast_webhook_bot
+    post = bot.http.post(f"{bot.url}/webhooks/telegram", json=update, headers=headers)
     async with post as response:
         assert response.status in (200, 400), (response.status, await response.text())
 

@@ -28,7 +28,6 @@ from tests.conftest import (
     monday_morning,
     on_fake,
     serve,
-    serve_with,
     telegram_of,
     without_rasa,
 )
@@ -382,20 +381,6 @@ async def test_an_update_sent_while_the_database_restarts_is_answered_once_it_is
             assert inbound == ["before the restart", "during the restart"]
     finally:
         server.remove()
-
-
-@pytest.fixture
-async def fast_webhook_bot(
-    tmp_path: Path, bot_api: FakeBotAPI, fake_rasa: FakeRasa
-) -> AsyncIterator[RunningBot]:
-    """Webhook mode on the fake Rasa server, so turns get real answers."""
-    settings = on_fake(fake_rasa, tmp_path, **telegram_of(bot_api))
-    url = f"{settings.base_url}/webhooks/telegram"
-    async for running in serve_with(
-        fake_rasa, settings.model_copy(update={"telegram_webhook_url": url})
-    ):
-        await bot_api.wait_for("setWebhook", 1)
-        yield running
 
 
 async def deliver(bot: RunningBot, bot_api: FakeBotAPI, update: dict[str, object]) -> int:
