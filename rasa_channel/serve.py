@@ -22,8 +22,6 @@ import os
 import signal
 import sys
 
-from rasa.__main__ import main
-
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -58,7 +56,9 @@ def validate_with_one_validator() -> None:
 
 
 def run() -> None:
-    die_with_parent()
+    die_with_parent()  # first: importing Rasa takes seconds
+    from rasa.__main__ import main
+
     validate_with_one_validator()
     token = os.environ.get("RASA_TOKEN")
     if not token:

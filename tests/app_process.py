@@ -51,11 +51,9 @@ class AppProcess:
         return self.log.read_text(errors="replace")[-tail:]
 
     async def start(self, patience: float = 240) -> None:
-        with self._output() as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", env=self.env,
-                cwd=PROJECT_DIR, stdout=log, stderr=log,
-            )  # fmt: skip
+        """Start it and wait until it is healthy (its Rasa loaded)."""
+        await self.spawn()
+        assert self.process is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + patience
         async with aiohttp.ClientSession() as http:
@@ -68,6 +66,14 @@ class AppProcess:
                             return
                 await asyncio.sleep(0.5)
         raise RuntimeError(f"the app did not become healthy: {self.output()}")
+
+    async def spawn(self) -> None:
+        """Start it, without waiting for anything."""
+        with self._output() as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", env=self.env,
+                cwd=PROJECT_DIR, stdout=log, stderr=log,
+            )  # fmt: skip
 
     @property
     def pid(self) -> int:
