@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from bot import metrics
 from bot.booking.details import kind_named
@@ -282,11 +282,7 @@ class ConversationService:
     ) -> TurnResult:
         now = self.clock.now()
         async with self.sessions() as session:
-            inbound = await session.get(Touchpoint, received.inbound_id)
-            conversation = await session.get(
-                Conversation, received.conversation_id, options=[selectinload(Conversation.lead)]
-            )
-            assert inbound is not None and conversation is not None
+            inbound, conversation = await self._stored_turn(session, received)
             if inbound.status != "received":  # this transaction committed before a disconnect
                 replayed = await self._replay(session, inbound, conversation)
                 assert replayed.answered is not None
@@ -309,6 +305,20 @@ class ConversationService:
             await session.commit()
             await _after_commit(turn)
             return self._result(turn)
+
+    @staticmethod
+    async def _stored_turn(
+        session: AsyncSession, received: Received
+    ) -> tuple[Touchpoint, Conversation]:
+        """The inbound message, its conversation and lead again, in one statement."""
+        query = (
+            select(Touchpoint, Conversation)
+            .join(Conversation, Conversation.id == Touchpoint.conversation_id)
+            .options(joinedload(Conversation.lead))
+            .where(Touchpoint.id == received.inbound_id)
+        )
+        row = (await session.execute(query)).one()
+        return row[0], row[1]
 
     def _rasa_failed(self, turn: Turn, error: RasaUnavailable) -> None:
         turn.inbound.status = "failed"
@@ -385,8 +395,7 @@ class ConversationService:
     async def _rescore(turn: Turn) -> None:
         """Keep the stored score current for listing; the ops API recomputes it on read."""
         lead = turn.lead
-        await turn.session.flush()
-        inbound = await leads.inbound_intents(turn.session, lead.id)
+        inbound = await leads.inbound_intents(turn.session, lead.id, turn.inbound)
         result = scoring.score_lead(lead, inbound, turn.now)
         lead.score, lead.score_reasons, lead.zombie = result.total, result.as_list(), result.zombie
 

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from bot.crm import scoring
 from bot.storage.models import Conversation, Lead, Touchpoint
@@ -23,7 +23,7 @@ async def conversation_for(
     query = (
         select(Conversation)
         .where(Conversation.channel == channel, Conversation.external_id == external_id)
-        .options(selectinload(Conversation.lead))
+        .options(joinedload(Conversation.lead))  # one statement: every turn starts here
     )
     found = await session.scalar(query)
     if found is not None:
@@ -64,14 +64,23 @@ async def timeline(session: AsyncSession, lead_id: int) -> list[Touchpoint]:
     return list(await session.scalars(query))
 
 
-async def inbound_intents(session: AsyncSession, lead_id: int) -> list[tuple[datetime, str | None]]:
-    """(time, intent) of every inbound message: all the score needs, without the texts."""
-    rows = await session.execute(
-        select(Touchpoint.created_at, Touchpoint.intent)
-        .where(Touchpoint.lead_id == lead_id, Touchpoint.direction == "in")
-        .order_by(Touchpoint.id)
-    )
-    return [(row.created_at, row.intent) for row in rows]
+async def inbound_intents(
+    session: AsyncSession, lead_id: int, latest: Touchpoint
+) -> list[tuple[datetime, str | None]]:
+    """(time, intent) of every inbound message up to ``latest``, the one being answered:
+    all the score needs, without the texts. ``latest`` comes from memory, so the turn's
+    changes are written once, at its commit, not flushed for this query first."""
+    with session.no_autoflush:
+        rows = await session.execute(
+            select(Touchpoint.created_at, Touchpoint.intent)
+            .where(
+                Touchpoint.lead_id == lead_id,
+                Touchpoint.direction == "in",
+                Touchpoint.id < latest.id,
+            )
+            .order_by(Touchpoint.id)
+        )
+    return [(row.created_at, row.intent) for row in rows] + [(latest.created_at, latest.intent)]
 
 
 def touchpoint_view(touchpoint: Touchpoint) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.content.profile import Profile
@@ -185,3 +185,30 @@ async def test_a_turn_retried_across_a_database_restart_stores_once_and_asks_ras
     finally:
         await engine.dispose()
         server.remove()
+
+
+async def test_an_everyday_turn_is_two_transactions_of_a_few_statements(
+    service: ConversationService, engine: AsyncEngine
+) -> None:
+    """The cost of a turn in round trips to the database, counted, not timed: one
+    transaction before Rasa, one after, each row read once and written once."""
+    await service.handle(message("hello", key="tg:1"))
+    statements: list[str] = []
+    transactions: list[object] = []
+
+    def executed(connection: object, cursor: object, sql: str, *_: object) -> None:
+        if not sql.startswith("BEGIN"):
+            statements.append(" ".join(sql.split())[:70])
+
+    def began(connection: object) -> None:
+        transactions.append(connection)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", executed)
+    event.listen(engine.sync_engine, "begin", began)
+    try:
+        await service.handle(message("how much is it?", key="tg:2"))
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", executed)
+        event.remove(engine.sync_engine, "begin", began)
+    assert len(transactions) == 2
+    assert len(statements) <= 10, statements
