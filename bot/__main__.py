@@ -9,6 +9,7 @@ token, its body limit).
 
 import asyncio
 import contextlib
+import os
 import secrets
 import sys
 from collections.abc import AsyncIterator
@@ -136,8 +137,11 @@ async def rasa(app: web.Application) -> AsyncIterator[None]:
 
 
 def _rasa_processes(settings: Settings, token: str) -> list[RasaProcess]:
-    """RASA_WORKERS Rasa servers on consecutive ports, each with its tracker store."""
+    """RASA_WORKERS Rasa servers on consecutive ports, each with its tracker store and,
+    when there are several, its share of the cores."""
     settings.rasa_tracker_dir.mkdir(parents=True, exist_ok=True)
+    workers = len(settings.rasa_trackers)
+    threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0
     return [
         RasaProcess(
             venv=settings.rasa_venv,
@@ -150,6 +154,7 @@ def _rasa_processes(settings: Settings, token: str) -> list[RasaProcess]:
             restart_delay=settings.rasa_restart_delay_seconds,
             credentials=settings.rasa_credentials,
             tracker_url=tracker,
+            threads=threads,
         )
         for n, tracker in enumerate(settings.rasa_trackers)
     ]

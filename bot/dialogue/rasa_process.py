@@ -39,6 +39,7 @@ class RasaProcess:
         restart_delay: float,
         credentials: Path,
         tracker_url: str,
+        threads: int = 0,
     ) -> None:
         self.venv = venv
         self.project_dir = project_dir
@@ -50,6 +51,7 @@ class RasaProcess:
         self.restart_delay = restart_delay
         self.credentials = credentials
         self.tracker_url = tracker_url
+        self.threads = threads  # TensorFlow's per-process threads; 0: as many as cores
         self.url = f"http://127.0.0.1:{port}"
         self.process: asyncio.subprocess.Process | None = None
         self.restarts = 0
@@ -70,15 +72,30 @@ class RasaProcess:
 
     def environment(self) -> dict[str, str]:
         inherited = {name: os.environ[name] for name in INHERITED if name in os.environ}
-        return inherited | {
-            "RASA_TOKEN": self.token,
-            "RASA_PARENT_PID": str(os.getpid()),
-            "ACTION_ENDPOINT_URL": self.action_endpoint_url,
-            "RASA_TRACKER_URL": self.tracker_url,
-            "PYTHONPATH": str(self.project_dir),
-            "RASA_TELEMETRY_ENABLED": "false",
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        return (
+            inherited
+            | {
+                "RASA_TOKEN": self.token,
+                "RASA_PARENT_PID": str(os.getpid()),
+                "ACTION_ENDPOINT_URL": self.action_endpoint_url,
+                "RASA_TRACKER_URL": self.tracker_url,
+                "PYTHONPATH": str(self.project_dir),
+                "RASA_TELEMETRY_ENABLED": "false",
+                "TF_CPP_MIN_LOG_LEVEL": "2",
+                "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            }
+            | self._thread_limits()
+        )
+
+    def _thread_limits(self) -> dict[str, str]:
+        """Several Rasa processes on one machine each get their share of the cores
+        (Rasa reads these at start-up): without them every process's TensorFlow sizes
+        its thread pools to all the cores, and they preempt each other mid-matrix."""
+        if self.threads < 1:
+            return {}
+        return {
+            "TF_INTRA_OP_PARALLELISM_THREADS": str(self.threads),
+            "TF_INTER_OP_PARALLELISM_THREADS": str(self.threads),
         }
 
     def check_installed(self) -> None:
