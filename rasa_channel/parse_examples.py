@@ -2,7 +2,8 @@
 
 Reads a JSON list of texts on stdin and writes a JSON object to a file (Rasa and
 TensorFlow print to stdout): for each
-text the classifier's intent ranking (with nlu_fallback taken out), so the app's
+text the classifier's intent ranking (with nlu_fallback taken out) and the entities
+found (type and words), so the app's
 side can score the model as the live guard does and weigh the fallback threshold
 (`rasa test nlu` keeps only the top prediction, and that is the fallback whenever
 the classifier was unsure); and the costs: milliseconds per parse and the
@@ -16,19 +17,22 @@ import json
 import resource
 import sys
 import time
-from typing import Any, Dict, List
+from typing import Any
 
 
-async def parse_all(model: str, texts: List[str]) -> Dict[str, Any]:
+async def parse_all(model: str, texts: list[str]) -> dict[str, Any]:
     from rasa.core.agent import Agent
 
     agent = Agent.load(model)
-    rankings, milliseconds = [], []
+    rankings, entities, milliseconds = [], [], []
     for text in texts:
         started = time.perf_counter()
         parsed = await agent.parse_message(text)
         milliseconds.append((time.perf_counter() - started) * 1000)
         ranking = parsed.get("intent_ranking") or []
+        entities.append(
+            [[e["entity"], text[e["start"] : e["end"]]] for e in parsed.get("entities") or []]
+        )
         rankings.append(
             [
                 {"name": r["name"], "confidence": float(r["confidence"])}
@@ -37,7 +41,12 @@ async def parse_all(model: str, texts: List[str]) -> Dict[str, Any]:
             ]
         )
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"rankings": rankings, "milliseconds": milliseconds, "peak_mb": peak_kb / 1024}
+    return {
+        "rankings": rankings,
+        "entities": entities,
+        "milliseconds": milliseconds,
+        "peak_mb": peak_kb / 1024,
+    }
 
 
 def main() -> None:

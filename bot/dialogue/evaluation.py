@@ -1,9 +1,11 @@
-"""NLU quality figures: accuracy, macro-F1 and the most confused intents, per language.
+"""NLU quality figures: accuracy, macro-F1 and the most confused intents, per language,
+and how well the entities are found.
 
 Used by ``make eval`` (on Rasa's own test output) and by the regression test
 (on the running server's parses), so both report the same numbers.
 """
 
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -19,17 +21,60 @@ def plain(example: str) -> str:
     return ANNOTATION.sub(r"\1", example).strip()
 
 
-def load_examples(path: Path) -> list[tuple[str, str]]:
-    """(text, intent) pairs of a Rasa NLU YAML file, annotations removed."""
+Entity = tuple[str, str]  # (entity type, the words as written, casefolded)
+
+
+def annotated(example: str) -> frozenset[Entity]:
+    """'the [Tucson](product) on [friday]{"entity": "time"}' -> {(product, tucson),
+    (time, friday)}: what an entity extractor should find in the plain text."""
+    found = set()
+    for match in ANNOTATION.finditer(example):
+        label = match.group(0)[len(match.group(1)) + 2 :]
+        if label.startswith("{"):
+            kind = str(json.loads(label).get("entity", ""))
+        else:
+            kind = label[1:-1].split(":")[0]
+        found.add((kind, match.group(1).casefold()))
+    return frozenset(found)
+
+
+def annotated_examples(path: Path) -> list[tuple[str, str, frozenset[Entity]]]:
+    """(plain text, intent, entities) of each example of a Rasa NLU YAML file."""
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    pairs = []
+    examples = []
     for block in data.get("nlu", []):
         if "intent" not in block:
             continue
         for line in str(block.get("examples", "")).splitlines():
             if line.strip().startswith("- "):
-                pairs.append((plain(line.strip()[2:]), block["intent"]))
-    return pairs
+                example = line.strip()[2:]
+                examples.append((plain(example), block["intent"], annotated(example)))
+    return examples
+
+
+def load_examples(path: Path) -> list[tuple[str, str]]:
+    """(text, intent) pairs of a Rasa NLU YAML file, annotations removed."""
+    return [(text, intent) for text, intent, _ in annotated_examples(path)]
+
+
+@dataclass(frozen=True)
+class EntityFigures:
+    precision: float
+    recall: float
+    f1: float
+    expected: int
+
+
+def entity_figures(pairs: list[tuple[frozenset[Entity], frozenset[Entity]]]) -> EntityFigures:
+    """Micro-averaged over (expected, found) per example: an entity counts when its type
+    and its words match."""
+    hits = sum(len(expected & found) for expected, found in pairs)
+    expected = sum(len(e) for e, _ in pairs)
+    found = sum(len(f) for _, f in pairs)
+    precision = hits / found if found else 0.0
+    recall = hits / expected if expected else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return EntityFigures(precision, recall, f1, expected)
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,16 @@ from tests.conftest import RunningBot
 
 pytestmark = pytest.mark.integration
 
-FLOORS = {  # language: (accuracy, macro-F1): measured 2026-12-07 minus ~0.03
-    "en": (0.90, 0.90),
-    "he": (0.92, 0.92),
-    "ar": (0.87, 0.88),
-    "fa": (0.90, 0.90),
-    "ro": (0.88, 0.88),
+# language: (accuracy, macro-F1). Training is seeded and the intent classifier is a
+# deterministic fit, so a fresh `make train` gives the figures `make eval` printed
+# (2026-12-07: ar 0.949, en 0.935, fa 0.928, he 0.949, ro 0.928): the floors are
+# the 0.92 aimed at, and a language below it fails.
+FLOORS = {
+    "en": (0.92, 0.91),
+    "he": (0.92, 0.91),
+    "ar": (0.92, 0.91),
+    "fa": (0.92, 0.91),
+    "ro": (0.92, 0.91),
 }
 
 

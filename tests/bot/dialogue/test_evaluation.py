@@ -4,12 +4,44 @@ from pathlib import Path
 
 import pytest
 
-from bot.dialogue.evaluation import Scored, cutoff_table, cutoffs, figures, load_examples, plain
+from bot.dialogue.evaluation import (
+    Scored,
+    annotated,
+    cutoff_table,
+    cutoffs,
+    entity_figures,
+    figures,
+    load_examples,
+    plain,
+)
 
 
 def test_annotations_are_removed_from_examples() -> None:
     assert plain("how much is the [Tucson](product)") == "how much is the Tucson"
     assert plain('[corola]{"entity": "product", "value": "Corolla"} price') == "corola price"
+
+
+def test_annotations_are_the_entities_expected() -> None:
+    example = 'the [Tucson](product) on [Vineri]{"entity": "time", "value": "friday"}'
+    assert annotated(example) == {("product", "tucson"), ("time", "vineri")}
+    assert annotated("[Dana](name:Dana) here") == {("name", "dana")}
+    assert annotated("no entity here") == frozenset()
+
+
+def test_entity_figures_count_type_and_words() -> None:
+    tucson, friday = ("product", "tucson"), ("time", "friday")
+    pairs = [
+        (frozenset({tucson, friday}), frozenset({tucson})),  # one missed
+        (
+            frozenset({tucson}),
+            frozenset({("branch", "tucson")}),
+        ),  # wrong type: a miss and a false find
+        (frozenset(), frozenset()),
+    ]
+    found = entity_figures(pairs)
+    assert (found.expected, round(found.precision, 3), round(found.recall, 3)) == (3, 0.5, 0.333)
+    assert round(found.f1, 3) == 0.4
+    assert entity_figures([]).f1 == 0.0
 
 
 def test_examples_are_read_from_rasa_yaml(tmp_path: Path) -> None:
