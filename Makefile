@@ -65,7 +65,7 @@ $(RASA_VENV)/.installed: requirements-rasa.txt
 	@touch $@
 
 $(MODEL): $(RASA_VENV)/.installed $(TRAINING_DATA)
-	@echo "==> training the Rasa model (about 12-16 minutes on two cores)"
+	@echo "==> training the Rasa model (about 10 minutes on two cores)"
 	PYTHONPATH=$(CURDIR) $(RASA_VENV)/bin/rasa train --data nlu stories --domain domain.yml --config config.yml \
 		--out models --fixed-model-name current
 	@touch $@
