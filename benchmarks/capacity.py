@@ -41,7 +41,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.dialogue.rasa_process import RasaProcess
+from bot.dialogue.rasa_process import OPENMP, RasaProcess
 from bot.settings import PROJECT_DIR, Settings
 from tests.app_process import CHAT_AUTH, AppProcess, free_port
 
@@ -213,14 +213,21 @@ def stored(database: Path, prefix: str) -> dict[str, int]:
     return {"inbound": inbound, "outbound": outbound, "failed": failed, "doubled": doubled}
 
 
+class StockRasa(RasaProcess):
+    """Rasa with its own thread settings: no OpenMP limits, as a bare ``rasa run`` gets."""
+
+    def environment(self) -> dict[str, str]:
+        return {k: v for k, v in super().environment().items() if k not in OPENMP}
+
+
 async def bare_rasa(workdir: Path) -> RasaProcess:
-    """One Rasa process as Rasa ships it, with its stock REST channel, on our model and
-    endpoints (its own SQL tracker store file)."""
+    """One Rasa process as Rasa ships it, with its stock REST channel and thread
+    settings, on our model and endpoints (its own SQL tracker store file)."""
     credentials = workdir / "credentials.yml"
     text = (PROJECT_DIR / "credentials.yml").read_text(encoding="utf-8")
     credentials.write_text(text + "\nrest:\n", encoding="utf-8")
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    process = RasaProcess(
+    process = StockRasa(
         venv=settings.rasa_venv, project_dir=PROJECT_DIR, model=settings.rasa_model,
         port=free_port(), token=uuid.uuid4().hex,
         action_endpoint_url="http://127.0.0.1:9/none",  # everyday questions call no action
