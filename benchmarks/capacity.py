@@ -41,7 +41,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.dialogue.rasa_process import OPENMP, RasaProcess
+from bot.dialogue.rasa_process import RasaProcess
 from bot.settings import PROJECT_DIR, Settings
 from tests.app_process import CHAT_AUTH, AppProcess, free_port
 
@@ -214,10 +214,10 @@ def stored(database: Path, prefix: str) -> dict[str, int]:
 
 
 class StockRasa(RasaProcess):
-    """Rasa with its own thread settings: no OpenMP limits, as a bare ``rasa run`` gets."""
+    """Rasa with its own thread settings, as a bare ``rasa run`` gets them."""
 
-    def environment(self) -> dict[str, str]:
-        return {k: v for k, v in super().environment().items() if k not in OPENMP}
+    def _thread_limits(self) -> dict[str, str]:
+        return {}
 
 
 async def bare_rasa(workdir: Path) -> RasaProcess:

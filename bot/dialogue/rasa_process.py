@@ -90,17 +90,17 @@ class RasaProcess:
                 "TF_CPP_MIN_LOG_LEVEL": "2",
                 "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             }
-            | OPENMP
             | self._thread_limits()
         )
 
     def _thread_limits(self) -> dict[str, str]:
-        """Several Rasa processes on one machine each get their share of the cores
-        (Rasa reads these at start-up): without them every process's TensorFlow sizes
-        its thread pools to all the cores, and they preempt each other mid-matrix."""
+        """OpenMP's one sleeping thread always; and several Rasa processes on one
+        machine each get their share of the cores (Rasa reads these at start-up):
+        without them every process's TensorFlow sizes its thread pools to all the
+        cores, and they preempt each other mid-matrix."""
         if self.threads < 1:
-            return {}
-        return {
+            return OPENMP
+        return OPENMP | {
             "TF_INTRA_OP_PARALLELISM_THREADS": str(self.threads),
             "TF_INTER_OP_PARALLELISM_THREADS": str(self.threads),
         }
