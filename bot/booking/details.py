@@ -12,6 +12,7 @@ whole short answer when the bot has just asked for the name.
 """
 
 import contextlib
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -105,12 +106,18 @@ def _named(
     found: list[tuple[int, Any]] = []
     for item in items:
         for name in item.names():
-            ending = r"\w*" if inflected and len(name) >= 4 else ""
-            match = re.search(rf"(?<!\w){PREFIXES}{re.escape(plain(name))}{ending}(?!\w)", folded)
+            match = _name_pattern(name, inflected).search(folded)
             if match:
                 found.append((match.start(), item))
                 break
     return min(found, key=lambda pair: pair[0])[1] if found else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_pattern(name: str, inflected: bool) -> re.Pattern[str]:
+    """Built once per name: every turn looks for every product, kind and branch."""
+    ending = r"\w*" if inflected and len(name) >= 4 else ""
+    return re.compile(rf"(?<!\w){PREFIXES}{re.escape(plain(name))}{ending}(?!\w)")
 
 
 def _read_contacts(details: Details, text: str, by_kind: dict[Any, str], language: str) -> str:

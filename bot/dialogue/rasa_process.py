@@ -23,11 +23,13 @@ log = structlog.get_logger(__name__)
 
 # What Rasa inherits from the app's environment; the rest is set below.
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "SSL_CERT_FILE")
-# Rasa's OpenMP runtime (scikit-learn's libgomp, the only one in its process) makes a
-# team of one thread per core, whose idle threads spin while they wait. Beside
-# another busy process (the app, a second Rasa) a bare Rasa then spent 1,000 ms of
-# CPU a turn instead of 80 and served 1 turn/s instead of 12 (measured on two cores).
-# One thread, as the e5 featurizer's own ``threads``; and any more sleep when idle.
+# Rasa's one OpenMP runtime (a libgomp that scikit-learn loads and the e5 featurizer
+# shares) makes a team of one thread per core, whose idle threads spin while they
+# wait. Beside another busy process (the app, a second Rasa) a bare Rasa then spent
+# 1,000 ms of CPU a turn instead of 80 and served 1 turn/s instead of 12 (measured
+# on two cores). Even sleeping when idle, two threads lost to one inside the app,
+# whose own work takes their second core mid-matrix: 12.3-12.4 turns/s against
+# 14.3 (one Rasa worker, everyday questions). So one thread, and any more sleep.
 OPENMP = {"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
 
 

@@ -24,13 +24,19 @@ vectors = []
 for message in messages[:-1]:
     _, sentence = message.get_dense_features("text")
     vectors.append(sentence.features.tolist())
-try:
-    E5SentenceFeaturizer.validate_config({"scale": 0})
-    refused = False
-except ValueError:
-    refused = True
-print(json.dumps({"vectors": vectors, "refused": refused,
-                  "untouched": messages[-1].features == []}))
+refused = []
+for bad in ({"scale": 0}, {"threads": -1}):
+    try:
+        E5SentenceFeaturizer.validate_config(bad)
+    except ValueError:
+        refused.append(bad)
+from threadpoolctl import threadpool_info
+openmp = lambda: sorted({pool["num_threads"] for pool in threadpool_info()
+                         if pool["user_api"] == "openmp"})
+given = openmp()  # OMP_NUM_THREADS=2, as the app gives a Rasa process two cores
+E5SentenceFeaturizer({**config, "threads": 1}, "e5").process([Message(data={"text": "hi"})])
+print(json.dumps({"vectors": vectors, "refused": len(refused),
+                  "untouched": messages[-1].features == [], "threads": [given, openmp()]}))
 """
 
 
@@ -38,7 +44,8 @@ def featurize(texts: list[str]) -> dict:  # type: ignore[type-arg]
     python = PROJECT_DIR / ".venv-rasa" / "bin" / "python"
     done = subprocess.run(
         [str(python), "-c", SCRIPT, json.dumps(texts)], capture_output=True, text=True,
-        check=True, cwd=PROJECT_DIR, env={"PYTHONPATH": str(PROJECT_DIR), "PATH": "/usr/bin"},
+        check=True, cwd=PROJECT_DIR,
+        env={"PYTHONPATH": str(PROJECT_DIR), "PATH": "/usr/bin", "OMP_NUM_THREADS": "2"},
         timeout=120,
     )  # fmt: skip
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
@@ -58,4 +65,7 @@ def test_one_scaled_sentence_feature_per_message_that_carries_its_meaning() -> N
 
     assert cosine(0, 1) > cosine(0, 2)  # a paraphrase is nearer than another question
     assert cosine(0, 3) > cosine(0, 4)  # and so is the same question in Hebrew
-    assert found["refused"] and found["untouched"]  # no text: no feature; scale 0: refused
+    assert found["untouched"]  # no text: no feature
+    assert found["refused"] == 2  # scale 0 and threads -1: refused
+    # threads 0: OpenMP's own (the environment's); a number: that many, set at load
+    assert found["threads"] == [[2], [1]]
