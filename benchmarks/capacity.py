@@ -8,7 +8,9 @@ with a token), then:
 1. everyday questions: ``--compare`` prospects (default 50) at once, each asking
    the same few questions (no custom action) in its language, through the app's
    ``/api/v1/chat``; the bare Rasa process gets the very same conversations on its
-   stock REST channel (measured once, first);
+   stock REST channel (measured once, first). ``--rounds`` (default 3) such
+   waves of new prospects, one after the other, make one phase: a few seconds
+   of load alone vary by a fifth from run to run;
 2. journeys: ``--prospects`` (default 200) at once, each following a scripted
    journey in one of five languages: questions, a booking, a request for a person.
 
@@ -95,6 +97,16 @@ class Phase:
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     replies: int = 0
 
+    def add(self, other: "Phase") -> None:
+        """Another wave of the same phase: one longer measurement."""
+        self.turns_sent += other.turns_sent
+        self.failed += other.failed
+        self.seconds += other.seconds
+        self.latencies_ms += other.latencies_ms
+        self.replies += other.replies
+        for label, cpu in other.cpu_seconds.items():
+            self.cpu_seconds[label] = self.cpu_seconds.get(label, 0.0) + cpu
+
     @property
     def answered(self) -> int:
         return len(self.latencies_ms)
@@ -161,6 +173,16 @@ async def run_phase(
         )
     phase.seconds = time.perf_counter() - start
     phase.cpu_seconds = {label: cpu_seconds(pid) - before[label] for label, pid in pids.items()}
+    return phase
+
+
+async def everyday(name: str, args: argparse.Namespace, say: Any, pids: dict[str, int]) -> Phase:
+    """``--rounds`` waves of ``--compare`` new prospects (senders ``e-<wave>-<n>``)."""
+    phase = Phase(name, args.compare)
+    for wave in range(args.rounds):
+        one = await run_phase(name, conversations(f"e-{wave}", args.compare, EVERYDAY), say, pids)
+        print(f"  {name}, wave {wave + 1}: {one.answered / one.seconds:.1f} turns/s", flush=True)
+        phase.add(one)
     return phase
 
 
@@ -299,9 +321,7 @@ async def app_run(workdir: Path, workers: int, args: argparse.Namespace) -> dict
         pids = {"app": app.pid} | {f"rasa-{n}": pid for n, pid in enumerate(app.children())}
         say = app_sayer(app.url)
         await run_phase("warm-up", {"warm": ["hi"]}, say, pids)
-        questions = await run_phase(
-            "app: everyday questions", conversations("e", args.compare, EVERYDAY), say, pids
-        )
+        questions = await everyday("app: everyday questions", args, say, pids)
         with profiled(pids, args.profile and args.profile / f"workers-{workers}"):
             journey = await run_phase(
                 "app: journeys", conversations("j", args.prospects, JOURNEYS), say, pids
@@ -354,9 +374,7 @@ async def main(args: argparse.Namespace) -> None:
         pids = {"rasa": rasa.process.pid}
         say = rest_sayer(rasa.url)
         await run_phase("warm-up", {"warm": ["hi"]}, say, pids)
-        bare = await run_phase(
-            "bare Rasa: everyday", conversations("e", args.compare, EVERYDAY), say, pids
-        )
+        bare = await everyday("bare Rasa: everyday", args, say, pids)
         summary = bare.summary() | {"peak_memory_mb": peak_mb(rasa.process.pid)}
     finally:
         await rasa.stop()
@@ -381,6 +399,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--prospects", type=int, default=200, help="journeys at once")
     parser.add_argument("--compare", type=int, default=50, help="everyday prospects at once")
+    parser.add_argument("--rounds", type=int, default=3, help="waves of everyday prospects")
     parser.add_argument("--workers", type=lambda v: [int(n) for n in v.split(",")], default=[1, 2])
     parser.add_argument("--json", type=Path, default=PROJECT_DIR / "results" / "bench.json")
     parser.add_argument(
