@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     rasa_credentials: Path = PROJECT_DIR / "credentials.yml"
     rasa_timeout_seconds: float = 10.0  # a hung Rasa: counted once the turn has its slot
     rasa_workers: int = Field(default=1, ge=1, le=16, description="Rasa processes (managed)")
-    rasa_in_flight: int = Field(default=16, ge=1, description="turns inside each Rasa at once")
+    rasa_in_flight: int = Field(default=8, ge=1, description="turns inside each Rasa at once")
     rasa_busy_notice_seconds: float = 5.0  # a turn queued this long: "one moment"
     # Where each Rasa keeps its dialogues (SQLAlchemy URL, e.g. postgresql://...);
     # unset, a SQLite file per Rasa process in this folder.

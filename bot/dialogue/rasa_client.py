@@ -96,7 +96,7 @@ class RasaClient:
         token: str,
         timeout_seconds: float,
         *,
-        in_flight: int = 16,
+        in_flight: int = 8,
         busy_after: float = 5.0,
         trackers: Sequence[str] = (),
     ) -> None:

