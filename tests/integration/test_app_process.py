@@ -36,9 +36,8 @@ async def test_each_rasa_gets_no_secret_of_the_app_and_its_share_of_the_cores_an
             token = next(e for e in environment if e.startswith(b"RASA_TOKEN="))
             assert token.split(b"=", 1)[1] not in proc(rasa, "cmdline")
             assert b"TF_INTRA_OP_PARALLELISM_THREADS=" + share in environment  # half the cores
-            # one OpenMP thread (the e5 featurizer's), none spinning beside the app
-            assert b"OMP_NUM_THREADS=1" in environment
-            assert b"OMP_WAIT_POLICY=PASSIVE" in environment
+            assert b"OMP_NUM_THREADS=1" in environment  # no OpenMP team spinning beside
+            assert b"OMP_WAIT_POLICY=PASSIVE" in environment  # the app
 
         await app.kill()  # SIGKILL: the app cannot stop Rasa itself
         for _ in range(60):
